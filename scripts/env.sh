@@ -1,0 +1,30 @@
+# Common settings for the development scripts; sourced, not run.
+#
+# Everything expensive (toolchain, kernel source, kernel build) lives under
+# $NETATOP_CACHE, outside the repository, so a second run reuses it.
+
+NETATOP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+NETATOP_CACHE=${NETATOP_CACHE:-$HOME/.cache/netatop-dev}
+
+# Kernel version the tests are pinned to; setup falls back to the newest
+# linux-source-7.x it can find when this exact package is gone.
+NETATOP_KSERIES=${NETATOP_KSERIES:-7.2}
+
+export PATH="/usr/lib/llvm-19/bin:$NETATOP_CACHE/tools/bin:$HOME/.cargo/bin:$PATH"
+export LIBCLANG_PATH=/usr/lib/llvm-19/lib
+
+# Variables every kernel-tree make needs: Debian's rustc-web has rust-src,
+# the rustup toolchain does not.
+KMAKE_VARS=(LLVM=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
+            HOSTRUSTC=/usr/bin/rustc BINDGEN=bindgen)
+
+log() { printf '\033[1m[%s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The kernel build directory for the current config fragment and source,
+# written by setup.sh.
+kernel_build_dir() {
+	local f="$NETATOP_CACHE/kernel-current"
+	[ -f "$f" ] || die "no test kernel yet: run scripts/setup.sh first"
+	cat "$f"
+}
