@@ -10,6 +10,8 @@
 #![no_std]
 
 pub mod abi;
+pub mod packet;
+pub mod procfs;
 pub mod sockopt;
 
 /// The layout of `include/netatop.h` as the C compiler sees it, written by
@@ -32,6 +34,3 @@ const _: () = {
     assert!(c_layout::NETATOP_BASE_CTL == crate::abi::NETATOP_BASE_CTL as i64);
     assert!(c_layout::NETATOP_GETCNT_PID == crate::abi::NETATOP_GETCNT_PID as i64);
 };
-
-#[cfg(test)]
-extern crate std;

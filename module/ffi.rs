@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Declarations of the C functions the module calls that have no binding
+//! in the kernel crate: the helpers in `glue.c` and a few exported kernel
+//! functions whose headers bindgen does not reach (netfilter, procfs).
+//!
+//! Only the wrapper modules (`nf_hook`, `nf_sockopt`, `proc_entry`,
+//! `sync`, `task`) call these.
+
+use kernel::bindings;
+use kernel::ffi::{c_char, c_int, c_uint, c_void};
+
+/// `struct nf_sockopt_ops`, owned by the C side.
+#[repr(C)]
+pub(crate) struct NfSockoptOps {
+    _opaque: [u8; 0],
+}
+
+/// `struct nf_hook_state`, only ever seen behind a pointer.
+#[repr(C)]
+pub(crate) struct NfHookState {
+    _opaque: [u8; 0],
+}
+
+/// `struct proc_dir_entry`, only ever seen behind a pointer.
+#[repr(C)]
+pub(crate) struct ProcDirEntry {
+    _opaque: [u8; 0],
+}
+
+/// `nf_hookfn`.
+pub(crate) type NfHookFn =
+    unsafe extern "C" fn(*mut c_void, *mut bindings::sk_buff, *const NfHookState) -> c_uint;
+
+/// The `get` callback of `struct nf_sockopt_ops`.
+pub(crate) type SockoptGetFn =
+    unsafe extern "C" fn(*mut bindings::sock, c_int, *mut c_void, *mut c_int) -> c_int;
+
+/// A `seq_file` show callback.
+pub(crate) type ShowFn = unsafe extern "C" fn(*mut bindings::seq_file, *mut c_void) -> c_int;
+
+extern "C" {
+    // glue.c
+    pub(crate) fn netatop_sockopt_ops_new(
+        pf: u8,
+        get_optmin: c_int,
+        get_optmax: c_int,
+        get: SockoptGetFn,
+        owner: *mut bindings::module,
+    ) -> *mut NfSockoptOps;
+    pub(crate) fn netatop_hooks_register(hook: NfHookFn, private: *mut c_void, priority: c_int)
+        -> c_int;
+    pub(crate) fn netatop_hooks_unregister();
+    pub(crate) fn netatop_skb_header_pointer(
+        skb: *const bindings::sk_buff,
+        offset: c_int,
+        len: c_int,
+        buffer: *mut c_void,
+    ) -> *const c_void;
+    pub(crate) fn netatop_skb_network_offset(skb: *const bindings::sk_buff) -> c_int;
+    pub(crate) fn netatop_skb_sk_state(skb: *const bindings::sk_buff) -> c_int;
+    pub(crate) fn netatop_in_task() -> bool;
+    pub(crate) fn netatop_hook_state_pf(state: *const NfHookState) -> u8;
+    pub(crate) fn netatop_hook_state_hook(state: *const NfHookState) -> c_uint;
+    pub(crate) fn netatop_hook_state_dev(state: *const NfHookState) -> *const bindings::net_device;
+    pub(crate) fn netatop_dev_mtu(dev: *const bindings::net_device) -> c_uint;
+    pub(crate) fn netatop_dev_hard_header_len(dev: *const bindings::net_device) -> c_uint;
+    pub(crate) fn netatop_spin_lock_bh(lock: *mut bindings::spinlock_t);
+    pub(crate) fn netatop_spin_unlock_bh(lock: *mut bindings::spinlock_t);
+    pub(crate) fn netatop_spin_trylock_bh(lock: *mut bindings::spinlock_t) -> c_int;
+    pub(crate) fn netatop_boottime_seconds() -> i64;
+
+    // net/netfilter/nf_sockopt.c
+    pub(crate) fn nf_register_sockopt(reg: *mut NfSockoptOps) -> c_int;
+    pub(crate) fn nf_unregister_sockopt(reg: *mut NfSockoptOps);
+
+    // fs/proc
+    pub(crate) fn proc_create_single_data(
+        name: *const c_char,
+        mode: bindings::umode_t,
+        parent: *mut ProcDirEntry,
+        show: ShowFn,
+        data: *mut c_void,
+    ) -> *mut ProcDirEntry;
+    pub(crate) fn proc_remove(entry: *mut ProcDirEntry);
+}

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C glue for the netatop Rust module: only what Rust cannot reach through
+ * the kernel crate's bindings (static inline functions, macros, and C
+ * structures that have no Rust binding). No logic lives here; the Rust
+ * side declares these functions in module/ffi.rs.
+ */
+
+#include <linux/bottom_half.h>
+#include <linux/netdevice.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/preempt.h>
+#include <linux/sched.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/timekeeping.h>
+#include <net/net_namespace.h>
+#include <net/sock.h>
+
+#include "../include/netatop.h"
+
+/* The ABI the Rust side asserts in module/abi.rs, checked on the C side. */
+static_assert(sizeof(struct taskcount) == 64);
+static_assert(sizeof(struct netpertask) == 96);
+static_assert(offsetof(struct netpertask, btime) == 8);
+static_assert(offsetof(struct netpertask, command) == 16);
+static_assert(offsetof(struct netpertask, tc) == 32);
+
+/* --- getsockopt registration (module/nf_sockopt.rs) --- */
+
+struct nf_sockopt_ops *netatop_sockopt_ops_new(u8 pf, int get_optmin, int get_optmax,
+		int (*get)(struct sock *, int, void __user *, int *),
+		struct module *owner)
+{
+	struct nf_sockopt_ops *ops = kzalloc(sizeof(*ops), GFP_KERNEL);
+
+	if (!ops)
+		return NULL;
+	ops->pf = pf;
+	ops->get_optmin = get_optmin;
+	ops->get_optmax = get_optmax;
+	ops->get = get;
+	ops->owner = owner;
+	return ops;
+}
+
+/* --- netfilter hooks in every network namespace (module/nf_hook.rs) --- */
+
+/*
+ * pernet_operations callbacks get no context pointer, so the hook set is
+ * a single static instance; module/nf_hook.rs allows one registration.
+ */
+static struct nf_hook_ops netatop_hook_ops[4];
+
+static int netatop_net_init(struct net *net)
+{
+	return nf_register_net_hooks(net, netatop_hook_ops, ARRAY_SIZE(netatop_hook_ops));
+}
+
+static void netatop_net_exit(struct net *net)
+{
+	nf_unregister_net_hooks(net, netatop_hook_ops, ARRAY_SIZE(netatop_hook_ops));
+}
+
+static struct pernet_operations netatop_net_ops = {
+	.init = netatop_net_init,
+	.exit = netatop_net_exit,
+};
+
+int netatop_hooks_register(nf_hookfn *hook, void *priv, int priority)
+{
+	static const struct { u8 pf; unsigned int hooknum; } slots[] = {
+		{ NFPROTO_IPV4, NF_INET_LOCAL_IN },
+		{ NFPROTO_IPV4, NF_INET_LOCAL_OUT },
+		{ NFPROTO_IPV6, NF_INET_LOCAL_IN },
+		{ NFPROTO_IPV6, NF_INET_LOCAL_OUT },
+	};
+	int i;
+
+	BUILD_BUG_ON(ARRAY_SIZE(slots) != ARRAY_SIZE(netatop_hook_ops));
+	for (i = 0; i < ARRAY_SIZE(slots); i++) {
+		netatop_hook_ops[i] = (struct nf_hook_ops) {
+			.hook = hook,
+			.priv = priv,
+			.pf = slots[i].pf,
+			.hooknum = slots[i].hooknum,
+			.priority = priority,
+		};
+	}
+	return register_pernet_subsys(&netatop_net_ops);
+}
+
+void netatop_hooks_unregister(void)
+{
+	unregister_pernet_subsys(&netatop_net_ops);
+}
+
+/* --- packet and context accessors (module/nf_hook.rs) --- */
+
+const void *netatop_skb_header_pointer(const struct sk_buff *skb, int offset,
+		int len, void *buffer)
+{
+	return skb_header_pointer(skb, offset, len, buffer);
+}
+
+int netatop_skb_network_offset(const struct sk_buff *skb)
+{
+	return skb_network_offset(skb);
+}
+
+bool netatop_in_task(void)
+{
+	return in_task();
+}
+
+u8 netatop_hook_state_pf(const struct nf_hook_state *state)
+{
+	return state->pf;
+}
+
+unsigned int netatop_hook_state_hook(const struct nf_hook_state *state)
+{
+	return state->hook;
+}
+
+/* The device a local packet arrives on (LOCAL_IN) or leaves by (LOCAL_OUT). */
+const struct net_device *netatop_hook_state_dev(const struct nf_hook_state *state)
+{
+	return state->hook == NF_INET_LOCAL_IN ? state->in : state->out;
+}
+
+unsigned int netatop_dev_mtu(const struct net_device *dev)
+{
+	return READ_ONCE(dev->mtu);
+}
+
+unsigned int netatop_dev_hard_header_len(const struct net_device *dev)
+{
+	return dev->hard_header_len;
+}
+
+/* The state of the socket attached to the packet, or -1 if there is none. */
+int netatop_skb_sk_state(const struct sk_buff *skb)
+{
+	return skb->sk ? READ_ONCE(skb->sk->sk_state) : -1;
+}
+
+/* --- locks (module/sync.rs) --- */
+
+void netatop_spin_lock_bh(spinlock_t *lock)
+{
+	spin_lock_bh(lock);
+}
+
+void netatop_spin_unlock_bh(spinlock_t *lock)
+{
+	spin_unlock_bh(lock);
+}
+
+int netatop_spin_trylock_bh(spinlock_t *lock)
+{
+	return spin_trylock_bh(lock);
+}
+
+/* --- tasks (module/task.rs) --- */
+
+time64_t netatop_boottime_seconds(void)
+{
+	struct timespec64 ts;
+
+	getboottime64(&ts);
+	return ts.tv_sec;
+}

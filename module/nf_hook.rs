@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Netfilter hooks on locally delivered and locally sent packets, IPv4 and
+//! IPv6, in every network namespace.
+//!
+//! C header: [`include/linux/netfilter.h`](srctree/include/linux/netfilter.h)
+//!
+//! A [`Registration`] attaches an [`Observer`] to `NF_INET_LOCAL_IN` and
+//! `NF_INET_LOCAL_OUT` of both families through a pernet subsystem, so
+//! namespaces created later get the hooks too. The observer sees each
+//! packet through a [`Packet`], a bounds-checked read-only view, and cannot
+//! change its fate: every packet is accepted.
+
+use crate::ffi;
+use core::marker::PhantomData;
+use kernel::bindings;
+use kernel::ffi::{c_int, c_uint, c_void};
+use kernel::prelude::*;
+use kernel::sync::atomic::{Atomic, Relaxed};
+use kernel::sync::Arc;
+use kernel::types::ForeignOwnable;
+
+/// `NF_ACCEPT`.
+const NF_ACCEPT: c_uint = 1;
+/// `NF_INET_LOCAL_IN`.
+const NF_INET_LOCAL_IN: c_uint = 1;
+/// `NFPROTO_IPV6`.
+const NFPROTO_IPV6: u8 = 10;
+
+/// The address family of a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+/// Whether a packet is delivered to or sent by a local socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// `NF_INET_LOCAL_IN`.
+    In,
+    /// `NF_INET_LOCAL_OUT`.
+    Out,
+}
+
+/// Sees every local packet; runs in softirq or process context with
+/// preemption possibly enabled, must not sleep.
+pub(crate) trait Observer: Send + Sync + 'static {
+    /// Called once per packet.
+    fn observe(&self, packet: &Packet<'_>);
+}
+
+/// A read-only view of a packet inside a hook.
+///
+/// # Invariants
+///
+/// `skb` and `state` are the valid arguments of a running hook call and
+/// outlive `'a`.
+pub(crate) struct Packet<'a> {
+    skb: *const bindings::sk_buff,
+    state: *const ffi::NfHookState,
+    _hook: PhantomData<&'a ()>,
+}
+
+impl Packet<'_> {
+    /// The packet's address family.
+    pub(crate) fn family(&self) -> Family {
+        // SAFETY: `state` is valid by the type invariant.
+        match unsafe { ffi::netatop_hook_state_pf(self.state) } {
+            NFPROTO_IPV6 => Family::Ipv6,
+            _ => Family::Ipv4,
+        }
+    }
+
+    /// Whether the packet arrives or leaves.
+    pub(crate) fn direction(&self) -> Direction {
+        // SAFETY: `state` is valid by the type invariant.
+        match unsafe { ffi::netatop_hook_state_hook(self.state) } {
+            NF_INET_LOCAL_IN => Direction::In,
+            _ => Direction::Out,
+        }
+    }
+
+    /// Length of the packet from the network header on (`skb->len`).
+    pub(crate) fn len(&self) -> u32 {
+        // SAFETY: `skb` is valid by the type invariant.
+        unsafe { (*self.skb).len }
+    }
+
+    /// Copies `N` bytes at `offset` from the network header, wherever in
+    /// the skb they are; `None` if the packet is shorter.
+    pub(crate) fn header<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+        let mut buf = [0u8; N];
+        // SAFETY: `skb` is valid by the type invariant.
+        let base = unsafe { ffi::netatop_skb_network_offset(self.skb) };
+        let offset = c_int::try_from(offset).ok()?.checked_add(base)?;
+        let len = c_int::try_from(N).ok()?;
+        // SAFETY: `skb` is valid; `buf` has room for `len` bytes. The
+        // function checks the range against the packet and returns NULL if
+        // it does not fit.
+        let p = unsafe {
+            ffi::netatop_skb_header_pointer(self.skb, offset, len, buf.as_mut_ptr().cast())
+        };
+        if p.is_null() {
+            return None;
+        }
+        if p != buf.as_ptr().cast() {
+            // SAFETY: A non-NULL result points to `len` readable bytes of
+            // the packet's linear data, which cannot overlap `buf`.
+            unsafe { core::ptr::copy_nonoverlapping(p.cast::<u8>(), buf.as_mut_ptr(), N) };
+        }
+        Some(buf)
+    }
+
+    /// MTU and link header length of the device the packet passes.
+    pub(crate) fn device(&self) -> Option<Device> {
+        // SAFETY: `state` is valid by the type invariant.
+        let dev = unsafe { ffi::netatop_hook_state_dev(self.state) };
+        if dev.is_null() {
+            return None;
+        }
+        // SAFETY: A device named in the hook state is held by the stack
+        // for the duration of the hook call.
+        Some(unsafe {
+            Device {
+                mtu: ffi::netatop_dev_mtu(dev),
+                hard_header_len: ffi::netatop_dev_hard_header_len(dev),
+            }
+        })
+    }
+
+    /// The state (`TCP_ESTABLISHED`, ...) of the socket the stack attached
+    /// to the packet, if any.
+    pub(crate) fn socket_state(&self) -> Option<u8> {
+        // SAFETY: `skb` is valid by the type invariant.
+        let state = unsafe { ffi::netatop_skb_sk_state(self.skb) };
+        u8::try_from(state).ok()
+    }
+
+    /// Whether the hook runs in process context on behalf of the current
+    /// task (not in an interrupt or softirq).
+    pub(crate) fn in_task(&self) -> bool {
+        // SAFETY: No preconditions.
+        unsafe { ffi::netatop_in_task() }
+    }
+}
+
+/// What the byte accounting needs to know of a network device.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Device {
+    pub(crate) mtu: u32,
+    pub(crate) hard_header_len: u32,
+}
+
+/// Set while a [`Registration`] exists; the C side has one hook set only.
+static REGISTERED: Atomic<bool> = Atomic::new(false);
+
+/// Hooks at LOCAL_IN and LOCAL_OUT of IPv4 and IPv6 in every namespace.
+///
+/// # Invariants
+///
+/// While this value lives the hooks are registered with `data`, a pointer
+/// from `Arc::<T>::into_foreign`, as their private data, and `REGISTERED`
+/// is set.
+pub(crate) struct Registration<T: Observer> {
+    data: *mut c_void,
+    _observer: PhantomData<Arc<T>>,
+}
+
+// SAFETY: The registration is a handle; the observer is `Send + Sync`.
+unsafe impl<T: Observer> Send for Registration<T> {}
+
+// SAFETY: `&Registration` offers no methods.
+unsafe impl<T: Observer> Sync for Registration<T> {}
+
+impl<T: Observer> Registration<T> {
+    /// Registers `observer` at `priority` in all present and future network
+    /// namespaces. Only one registration may exist at a time (`EBUSY`).
+    pub(crate) fn new(observer: Arc<T>, priority: c_int) -> Result<Self> {
+        if REGISTERED.xchg(true, Relaxed) {
+            return Err(EBUSY);
+        }
+        let data = observer.into_foreign();
+        // SAFETY: `hook_callback::<T>` expects exactly this `data`.
+        let ret = unsafe { ffi::netatop_hooks_register(hook_callback::<T>, data, priority) };
+        if ret < 0 {
+            // SAFETY: Registration failed, no hook refers to `data`.
+            drop(unsafe { Arc::<T>::from_foreign(data) });
+            REGISTERED.store(false, Relaxed);
+            return Err(Error::from_errno(ret));
+        }
+        // INVARIANT: Registered above with `data`; `REGISTERED` is set.
+        Ok(Self {
+            data,
+            _observer: PhantomData,
+        })
+    }
+}
+
+impl<T: Observer> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: Registered by the type invariant.
+        unsafe { ffi::netatop_hooks_unregister() };
+        // Hooks run under rcu_read_lock(): after a grace period no call
+        // that may have seen them is still running.
+        // SAFETY: May sleep; `drop` runs in process context.
+        unsafe { bindings::synchronize_rcu() };
+        // SAFETY: No hook can use `data` any more; it came from
+        // `into_foreign` in `new`.
+        drop(unsafe { Arc::<T>::from_foreign(self.data) });
+        REGISTERED.store(false, Relaxed);
+    }
+}
+
+/// # Safety
+///
+/// Called by netfilter with the private data of a live [`Registration<T>`]
+/// and the valid `skb` and `state` of the packet.
+unsafe extern "C" fn hook_callback<T: Observer>(
+    private: *mut c_void,
+    skb: *mut bindings::sk_buff,
+    state: *const ffi::NfHookState,
+) -> c_uint {
+    // SAFETY: `private` came from `Arc::<T>::into_foreign` and stays alive
+    // until the registration is gone and an RCU grace period has passed.
+    let observer = unsafe { Arc::<T>::borrow(private) };
+    // INVARIANT: `skb` and `state` are valid for the duration of this call.
+    let packet = Packet {
+        skb,
+        state,
+        _hook: PhantomData,
+    };
+    observer.observe(&packet);
+    NF_ACCEPT
+}

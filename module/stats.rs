@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Module-wide packet counters, exact under concurrency.
+
+use crate::nf_hook::{Direction, Family};
+use crate::packet::Transport;
+use crate::procfs::{Counted, Snapshot};
+use kernel::sync::atomic::{Atomic, Relaxed};
+
+/// One counter, updated from any CPU and any context.
+struct Counter(Atomic<u64>);
+
+impl Counter {
+    const fn new() -> Self {
+        Counter(Atomic::new(0))
+    }
+
+    fn inc(&self) {
+        self.0.add(1, Relaxed);
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+}
+
+/// Packets seen by the hooks, per protocol and direction.
+pub(crate) struct Stats {
+    /// Indexed by `[direction][protocol]` (see [`slot`]).
+    packets: [[Counter; 4]; 2],
+    /// TCP and UDP packets not charged to any task, `[direction][tcp/udp]`.
+    unident: [[Counter; 2]; 2],
+    ipv6: Counter,
+}
+
+fn slot(t: Transport) -> usize {
+    match t {
+        Transport::Tcp => 0,
+        Transport::Udp => 1,
+        Transport::Icmp => 2,
+        Transport::Unknown => 3,
+    }
+}
+
+fn dir(d: Direction) -> usize {
+    match d {
+        Direction::Out => 0,
+        Direction::In => 1,
+    }
+}
+
+impl Stats {
+    pub(crate) const fn new() -> Self {
+        Stats {
+            packets: [
+                [Counter::new(), Counter::new(), Counter::new(), Counter::new()],
+                [Counter::new(), Counter::new(), Counter::new(), Counter::new()],
+            ],
+            unident: [
+                [Counter::new(), Counter::new()],
+                [Counter::new(), Counter::new()],
+            ],
+            ipv6: Counter::new(),
+        }
+    }
+
+    /// Counts one packet.
+    pub(crate) fn packet(&self, family: Family, d: Direction, t: Transport) {
+        self.packets[dir(d)][slot(t)].inc();
+        if family == Family::Ipv6 {
+            self.ipv6.inc();
+        }
+    }
+
+    /// Counts a TCP or UDP packet that no task could be charged with.
+    pub(crate) fn unident(&self, d: Direction, t: Transport) {
+        if let Some(i) = match t {
+            Transport::Tcp => Some(0),
+            Transport::Udp => Some(1),
+            _ => None,
+        } {
+            self.unident[dir(d)][i].inc();
+        }
+    }
+
+    /// The packet counters for `/proc/netatop`; table figures stay zero.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let counted = |d: Direction, t: Transport, u: usize| Counted {
+            packets: self.packets[dir(d)][slot(t)].get(),
+            unident: self.unident[dir(d)][u].get(),
+        };
+        Snapshot {
+            tcp_snd: counted(Direction::Out, Transport::Tcp, 0),
+            tcp_rcv: counted(Direction::In, Transport::Tcp, 0),
+            udp_snd: counted(Direction::Out, Transport::Udp, 1),
+            udp_rcv: counted(Direction::In, Transport::Udp, 1),
+            icmp_snd: self.packets[dir(Direction::Out)][slot(Transport::Icmp)].get(),
+            icmp_rcv: self.packets[dir(Direction::In)][slot(Transport::Icmp)].get(),
+            unknown: self.packets[0][slot(Transport::Unknown)].get()
+                + self.packets[1][slot(Transport::Unknown)].get(),
+            ipv6_packets: self.ipv6.get(),
+            ..Snapshot::default()
+        }
+    }
+}

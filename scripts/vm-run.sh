@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Boot the test kernel under QEMU with netatop.ko and the project's static
+# guest programs, run a shell command line inside as root, print its output
+# and return its exit status.
+#
+#   scripts/vm-run.sh [options] [--] 'command line'
+#
+# Options:
+#   -f, --file HOST[:GUEST]  copy a host file into the guest (default: the
+#                            same path); repeatable
+#   -t, --timeout SECONDS    kill the VM after this long (default 600)
+#   -k, --keep DIR           keep the console log, kernel log and output in DIR
+#       --no-build           use the module and guest programs as built
+#
+# In the guest: netatop.ko is /lib/modules/netatop.ko (not loaded), the
+# project's programs are in /opt/netatop/bin (on PATH), atop is /usr/bin/atop.
+#
+# Exit status: the command's; 124 if the VM timed out or died without
+# reporting one; 125 if the kernel logged a splat (BUG, WARNING, lockdep,
+# KASAN, kmemleak, ...) even though the command succeeded. With --keep,
+# DIR/splats lists the offending log lines (empty when there are none).
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+files=()
+timeout=600
+keep=
+build=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-f|--file) files+=("$2"); shift 2 ;;
+	-t|--timeout) timeout=$2; shift 2 ;;
+	-k|--keep) keep=$2; shift 2 ;;
+	--no-build) build=0; shift ;;
+	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	--) shift; break ;;
+	-*) die "unknown option $1 (see --help)" ;;
+	*) break ;;
+	esac
+done
+[ $# -gt 0 ] || die "no command given (see --help)"
+command_line="$*"
+
+KDIR=$(kernel_build_dir)
+if [ $build -eq 1 ]; then
+	"$NETATOP_TOP/scripts/build.sh" >&2
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/netatop-vm.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+root="$work/root"
+
+# --- the initramfs ---
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,lib/modules,opt/netatop/bin,usr/bin,var}
+ln -s ../run "$root/var/run"
+cp /bin/busybox "$root/bin/busybox"
+cp "$NETATOP_TOP/vm/init" "$root/init"
+chmod 755 "$root/init"
+cp "$NETATOP_TOP/netatop.ko" "$root/lib/modules/netatop.ko"
+for f in "$NETATOP_TOP"/target/guest/x86_64-unknown-linux-gnu/release/*; do
+	[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$root/opt/netatop/bin/"
+done
+cp "$NETATOP_TOP/target/release/netatopd" "$root/opt/netatop/bin/" 2>/dev/null || true
+# Debian's atop and the shared libraries it needs.
+cp /usr/bin/atop "$root/usr/bin/atop"
+ldd /usr/bin/atop | grep -oE '/[^ ]+' | while read -r lib; do
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+for spec in "${files[@]}"; do
+	src=${spec%%:*}
+	dst=${spec#*:}
+	[ "$dst" != "$spec" ] || dst=$(realpath "$src")
+	mkdir -p "$root$(dirname "$dst")"
+	cp -a "$src" "$root$dst"
+done
+printf '%s\n' "$command_line" >"$root/job"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
+
+# --- boot ---
+console="$work/console.log"
+output="$work/output.log"
+set +e
+timeout --signal=KILL "$timeout" qemu-system-x86_64 \
+	-accel tcg -cpu max -m 1024 -smp 2 \
+	-display none -monitor none -no-reboot \
+	-kernel "$KDIR/arch/x86/boot/bzImage" \
+	-initrd "$work/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4" \
+	-serial "file:$console" -serial stdio </dev/null |
+	tr -d '\r' | tee "$output" |
+	sed -u '/^@@netatop-vm: dmesg$/,$d'
+qemu_rc=${PIPESTATUS[0]}
+set -e
+
+sed -n '/^@@netatop-vm: dmesg$/,/^@@netatop-vm: exit /p' "$output" | sed '1d;$d' >"$work/dmesg.log"
+
+# Any kernel splat fails the run, whatever the command said.
+splat='BUG:|WARNING:|Oops|INFO: |Call Trace:|kernel BUG|Kernel panic|general protection|lockdep is turned off|DEBUG_LOCKS_WARN_ON|circular locking|inconsistent lock state|possible recursive locking|sleeping function called from invalid context|KASAN:|suspected memory leak|unreferenced object|RCU stall|detected stall|soft lockup|hard LOCKUP|hung task|blocked for more than|UBSAN:|list_add corruption|list_del corruption|refcount_t:'
+grep -hEn "$splat" "$console" "$work/dmesg.log" >"$work/splats" 2>/dev/null || true
+if [ -n "$keep" ]; then
+	mkdir -p "$keep"
+	cp "$console" "$output" "$work/dmesg.log" "$work/splats" "$keep/"
+fi
+
+rc=$(sed -n 's/^@@netatop-vm: exit \([0-9]*\)$/\1/p' "$output")
+if [ -z "$rc" ]; then
+	echo "vm-run: the guest did not finish (qemu status $qemu_rc); console log tail:" >&2
+	tail -n 40 "$console" >&2
+	exit 124
+fi
+if [ -s "$work/splats" ]; then
+	echo "vm-run: kernel splat in the guest log:" >&2
+	head -n 60 "$work/splats" >&2
+	grep -hE -A30 "$splat" "$work/dmesg.log" | head -n 80 >&2 || true
+	[ "$rc" -ne 0 ] || rc=125
+fi
+exit "$rc"
