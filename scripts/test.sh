@@ -50,6 +50,16 @@ else
 	echo "FAIL guest::kernel_log_has_no_splat" >>"$results"
 fi
 grep -q '^PASS guest::\|^FAIL guest::' "$results" || echo "FAIL guest::no_guest_test_ran" >>"$results"
+
+# The splat check must be able to fail: a second boot logs a fake BUG line
+# and vm-run has to report it (status 125).
+"$NETATOP_TOP/scripts/vm-run.sh" --no-build --timeout 300 \
+	'echo "BUG: injected by the harness self-test" >/dev/kmsg' >/dev/null 2>&1
+if [ $? -eq 125 ]; then
+	echo "PASS harness::vm_run_reports_a_kernel_splat" >>"$results"
+else
+	echo "FAIL harness::vm_run_reports_a_kernel_splat" >>"$results"
+fi
 log "guest tests took $((SECONDS - t2)) s (logs in $logs)"
 
 echo
