@@ -46,7 +46,7 @@ extern "C" {
         get_optmin: c_int,
         get_optmax: c_int,
         get: SockoptGetFn,
-        owner: *mut bindings::module,
+        owner: *mut c_void,
     ) -> *mut NfSockoptOps;
     pub(crate) fn netatop_hooks_register(hook: NfHookFn, private: *mut c_void, priority: c_int)
         -> c_int;
@@ -69,6 +69,21 @@ extern "C" {
     pub(crate) fn netatop_spin_unlock_bh(lock: *mut bindings::spinlock_t);
     pub(crate) fn netatop_spin_trylock_bh(lock: *mut bindings::spinlock_t) -> c_int;
     pub(crate) fn netatop_boottime_seconds() -> i64;
+    pub(crate) fn netatop_current_ids(
+        tgid: *mut c_int,
+        tid: *mut c_int,
+        process_start: *mut u64,
+        thread_start: *mut u64,
+    );
+    pub(crate) fn netatop_current_comm(buf: *mut c_char, leader: bool);
+    pub(crate) fn netatop_task_probe(
+        nr: c_int,
+        start: *mut u64,
+        group_dead: *mut bool,
+        exiting: *mut bool,
+    ) -> c_int;
+    pub(crate) fn netatop_hook_state_net_cookie(state: *const NfHookState) -> u64;
+    pub(crate) fn netatop_skb_gso_segs(skb: *const bindings::sk_buff) -> c_uint;
 
     // net/netfilter/nf_sockopt.c
     pub(crate) fn nf_register_sockopt(reg: *mut NfSockoptOps) -> c_int;

@@ -12,7 +12,9 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
 #include <linux/preempt.h>
+#include <linux/pid_namespace.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -21,6 +23,7 @@
 #include <net/sock.h>
 
 #include "../include/netatop.h"
+#include "glue.h"
 
 /* The ABI the Rust side asserts in module/abi.rs, checked on the C side. */
 static_assert(sizeof(struct taskcount) == 64);
@@ -33,7 +36,7 @@ static_assert(offsetof(struct netpertask, tc) == 32);
 
 struct nf_sockopt_ops *netatop_sockopt_ops_new(u8 pf, int get_optmin, int get_optmax,
 		int (*get)(struct sock *, int, void __user *, int *),
-		struct module *owner)
+		void *owner)
 {
 	struct nf_sockopt_ops *ops = kzalloc(sizeof(*ops), GFP_KERNEL);
 
@@ -106,6 +109,11 @@ const void *netatop_skb_header_pointer(const struct sk_buff *skb, int offset,
 	return skb_header_pointer(skb, offset, len, buffer);
 }
 
+unsigned int netatop_skb_gso_segs(const struct sk_buff *skb)
+{
+	return skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
+}
+
 int netatop_skb_network_offset(const struct sk_buff *skb)
 {
 	return skb_network_offset(skb);
@@ -119,6 +127,11 @@ bool netatop_in_task(void)
 u8 netatop_hook_state_pf(const struct nf_hook_state *state)
 {
 	return state->pf;
+}
+
+u64 netatop_hook_state_net_cookie(const struct nf_hook_state *state)
+{
+	return state->net->net_cookie;
 }
 
 unsigned int netatop_hook_state_hook(const struct nf_hook_state *state)
@@ -166,6 +179,45 @@ int netatop_spin_trylock_bh(spinlock_t *lock)
 }
 
 /* --- tasks (module/task.rs) --- */
+
+void netatop_current_ids(pid_t *tgid, pid_t *tid, u64 *process_start, u64 *thread_start)
+{
+	*tgid = current->tgid;
+	*tid = current->pid;
+	*process_start = current->group_leader->start_boottime;
+	*thread_start = current->start_boottime;
+}
+
+/* The comm of the current thread, or of its thread group leader. */
+void netatop_current_comm(char *buf, bool leader)
+{
+	char comm[TASK_COMM_LEN];
+
+	get_task_comm(comm, leader ? current->group_leader : current);
+	memcpy(buf, comm, TASK_COMM_LEN);
+}
+
+/*
+ * Looks up the task with id @nr in the initial pid namespace. Returns
+ * -ESRCH if there is none; otherwise its start time, whether its thread
+ * group has no live thread left, and whether the task itself is exiting.
+ */
+int netatop_task_probe(pid_t nr, u64 *start, bool *group_dead, bool *exiting)
+{
+	struct task_struct *t;
+	int ret = -ESRCH;
+
+	rcu_read_lock();
+	t = pid_task(find_pid_ns(nr, &init_pid_ns), PIDTYPE_PID);
+	if (t) {
+		*start = t->start_boottime;
+		*group_dead = atomic_read(&t->signal->live) == 0;
+		*exiting = t->flags & PF_EXITING;
+		ret = 0;
+	}
+	rcu_read_unlock();
+	return ret;
+}
 
 time64_t netatop_boottime_seconds(void)
 {

@@ -10,6 +10,7 @@
 #![no_std]
 
 pub mod abi;
+pub mod account;
 pub mod packet;
 pub mod procfs;
 pub mod sockopt;

@@ -81,6 +81,19 @@ impl Packet<'_> {
         }
     }
 
+    /// Cookie of the network namespace the packet is in (unique, never
+    /// reused).
+    pub(crate) fn net_cookie(&self) -> u64 {
+        // SAFETY: `state` is valid by the type invariant.
+        unsafe { ffi::netatop_hook_state_net_cookie(self.state) }
+    }
+
+    /// How many packets a GSO packet stands for on the wire (1 otherwise).
+    pub(crate) fn gso_segs(&self) -> u32 {
+        // SAFETY: `skb` is valid by the type invariant.
+        unsafe { ffi::netatop_skb_gso_segs(self.skb) }
+    }
+
     /// Length of the packet from the network header on (`skb->len`).
     pub(crate) fn len(&self) -> u32 {
         // SAFETY: `skb` is valid by the type invariant.

@@ -59,7 +59,7 @@ impl<T: GetSockopt> Registration<T> {
                 range.start,
                 range.end,
                 get_callback::<T>,
-                module.as_ptr(),
+                module.as_ptr().cast(),
             )
         };
         let ops = NonNull::new(ops).ok_or(ENOMEM)?;

@@ -52,6 +52,9 @@ pub struct Headers {
     /// Source and destination port; `None` for a non-first fragment or a
     /// protocol without ports.
     pub ports: Option<(u16, u16)>,
+    /// Bytes of network and transport headers (those of the transport
+    /// only when `ports` is known).
+    pub header_len: u32,
 }
 
 impl Headers {
@@ -61,6 +64,7 @@ impl Headers {
             src: [0; 16],
             dst: [0; 16],
             ports: None,
+            header_len: 0,
         }
     }
 }
@@ -135,20 +139,29 @@ fn transport(
         IPPROTO_ICMP | IPPROTO_ICMPV6 => Transport::Icmp,
         _ => Transport::Unknown,
     };
-    let ports = match transport {
-        Transport::Tcp | Transport::Udp if first_fragment => match p.bytes::<4>(offset) {
-            Some(b) => Some((u16::from_be_bytes([b[0], b[1]]), u16::from_be_bytes([b[2], b[3]]))),
-            // A first fragment too short for the ports is malformed.
+    let (ports, l4_len) = match transport {
+        Transport::Tcp if first_fragment => match p.bytes::<13>(offset) {
+            Some(b) if b[12] >> 4 >= 5 => (Some(ports_of(&b)), usize::from(b[12] >> 4) * 4),
+            // Too short for a TCP header, or a bad data offset.
+            _ => return Headers::unknown(),
+        },
+        Transport::Udp if first_fragment => match p.bytes::<8>(offset) {
+            Some(b) => (Some(ports_of(&b)), 8),
             None => return Headers::unknown(),
         },
-        _ => None,
+        _ => (None, 0),
     };
     Headers {
         transport,
         src,
         dst,
         ports,
+        header_len: u32::try_from(offset + l4_len).unwrap_or(u32::MAX),
     }
+}
+
+fn ports_of(b: &[u8]) -> (u16, u16) {
+    (u16::from_be_bytes([b[0], b[1]]), u16::from_be_bytes([b[2], b[3]]))
 }
 
 #[cfg(test)]
@@ -185,13 +198,17 @@ mod tests {
         Buf(v)
     }
 
-    const PORTS: [u8; 4] = [0x30, 0x39, 0x00, 0x35]; // 12345 -> 53
+    /// A UDP header (or the first 8 bytes of a TCP one): 12345 -> 53.
+    const PORTS: [u8; 8] = [0x30, 0x39, 0x00, 0x35, 0, 8, 0, 0];
+    /// A TCP header without options: 12345 -> 53, data offset 5.
+    const TCP: [u8; 20] = [0x30, 0x39, 0x00, 0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x10, 0, 0, 0, 0, 0, 0];
 
     #[test]
     fn ipv4_udp_gives_addresses_and_ports() {
         let h = parse_ipv4(&ipv4(17, 0, &PORTS));
         assert_eq!(h.transport, Transport::Udp);
         assert_eq!(h.ports, Some((12345, 53)));
+        assert_eq!(h.header_len, 28);
         assert_eq!(&h.src[..4], &[10, 0, 0, 1]);
         assert_eq!(&h.dst[..4], &[10, 0, 0, 2]);
         assert_eq!(&h.src[4..], &[0; 12]);
@@ -201,15 +218,19 @@ mod tests {
     fn ipv4_options_are_skipped() {
         let mut b = ipv4(6, 0, &[1, 1, 1, 1]);
         b.0[0] = 0x46;
-        b.0.extend_from_slice(&PORTS);
+        b.0.extend_from_slice(&TCP);
         let h = parse_ipv4(&b);
-        assert_eq!((h.transport, h.ports), (Transport::Tcp, Some((12345, 53))));
+        assert_eq!((h.transport, h.ports, h.header_len), (Transport::Tcp, Some((12345, 53)), 44));
     }
 
     #[test]
     fn ipv4_truncated_or_bad_is_unknown() {
         assert_eq!(parse_ipv4(&Buf(std::vec![0x45; 19])).transport, Transport::Unknown);
-        assert_eq!(parse_ipv4(&ipv4(17, 0, &PORTS[..3])).transport, Transport::Unknown);
+        assert_eq!(parse_ipv4(&ipv4(17, 0, &PORTS[..7])).transport, Transport::Unknown);
+        assert_eq!(parse_ipv4(&ipv4(6, 0, &TCP[..12])).transport, Transport::Unknown);
+        let mut bad_doff = TCP;
+        bad_doff[12] = 0x40;
+        assert_eq!(parse_ipv4(&ipv4(6, 0, &bad_doff)).transport, Transport::Unknown);
         let mut bad_ihl = ipv4(17, 0, &PORTS);
         bad_ihl.0[0] = 0x44;
         assert_eq!(parse_ipv4(&bad_ihl).transport, Transport::Unknown);
@@ -233,8 +254,11 @@ mod tests {
 
     #[test]
     fn ipv6_tcp_gives_addresses_and_ports() {
-        let h = parse_ipv6(&ipv6(6, &[], &PORTS));
-        assert_eq!((h.transport, h.ports), (Transport::Tcp, Some((12345, 53))));
+        let mut opts = TCP.to_vec();
+        opts[12] = 0x80; // 32-byte header
+        opts.extend_from_slice(&[1; 12]);
+        let h = parse_ipv6(&ipv6(6, &[], &opts));
+        assert_eq!((h.transport, h.ports, h.header_len), (Transport::Tcp, Some((12345, 53)), 72));
         assert_eq!(h.src, [0xfd; 16]);
         assert_eq!(h.dst, [0xfe; 16]);
     }
@@ -245,7 +269,7 @@ mod tests {
         let mut ext = std::vec![60, 0, 0, 0, 0, 0, 0, 0];
         ext.extend_from_slice(&[17, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         let h = parse_ipv6(&ipv6(0, &ext, &PORTS));
-        assert_eq!((h.transport, h.ports), (Transport::Udp, Some((12345, 53))));
+        assert_eq!((h.transport, h.ports, h.header_len), (Transport::Udp, Some((12345, 53)), 72));
     }
 
     #[test]
@@ -261,7 +285,7 @@ mod tests {
     #[test]
     fn ipv6_icmp_truncated_and_loops() {
         assert_eq!(parse_ipv6(&ipv6(58, &[], &[0; 4])).transport, Transport::Icmp);
-        assert_eq!(parse_ipv6(&ipv6(17, &[], &[0; 3])).transport, Transport::Unknown);
+        assert_eq!(parse_ipv6(&ipv6(17, &[], &[0; 7])).transport, Transport::Unknown);
         assert_eq!(parse_ipv6(&Buf(std::vec![0x60; 39])).transport, Transport::Unknown);
         // An endless chain of empty destination-option headers.
         let chain: Vec<u8> = (0..16).flat_map(|_| [60, 0, 0, 0, 0, 0, 0, 0]).collect();

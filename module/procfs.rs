@@ -33,6 +33,10 @@ pub struct Snapshot {
     pub unknown: u64,
     /// Of all packets above, those that were IPv6.
     pub ipv6_packets: u64,
+    /// TCP and UDP packets held on sockets that have no owner yet: later
+    /// charged to the first task that sends on the socket, or counted as
+    /// unidentified when the socket record expires.
+    pub parked: u64,
     pub sockinfo: u64,
     pub sockinfo_overflow: u64,
     pub taskinfo: u64,
@@ -64,7 +68,8 @@ impl fmt::Display for Snapshot {
         // Additions to the original layout.
         writeln!(f)?;
         writeln!(f, "{:<14}{:>12}", "unknownpacks:", self.unknown)?;
-        writeln!(f, "{:<14}{:>12}", "ipv6packs:", self.ipv6_packets)
+        writeln!(f, "{:<14}{:>12}", "ipv6packs:", self.ipv6_packets)?;
+        writeln!(f, "{:<14}{:>12}", "parkedpacks:", self.parked)
     }
 }
 
@@ -85,6 +90,7 @@ mod tests {
             icmp_rcv: 6,
             unknown: 7,
             ipv6_packets: 8,
+            parked: 15,
             sockinfo: 9,
             sockinfo_overflow: 11,
             taskinfo: 12,
@@ -108,6 +114,7 @@ modversion:              4.0
 
 unknownpacks:            7
 ipv6packs:               8
+parkedpacks:            15
 ";
         assert_eq!(format!("{s}"), expect);
     }

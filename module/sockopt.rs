@@ -3,28 +3,17 @@
 //! What a getsockopt request means, before anything is done about it.
 //!
 //! Pure logic shared by the kernel module and the host tests: the command
-//! numbers of `include/netatop.h`, the rules for the caller's length and
-//! the error every rejected request gets. The kernel side maps [`Errno`]
-//! to its `Error` at the boundary.
+//! numbers of `include/netatop.h` and the rules for the caller's length.
+//! The kernel side maps [`Invalid`] to `EINVAL` at the boundary.
 
 use crate::abi::{self, Pid, NETPERTASK_SIZE};
 use core::ffi::c_int;
 use core::mem::size_of;
 
-/// Why a request is refused, as the errno user space sees.
+/// A request that is invalid (`EINVAL`): an unknown command, or a
+/// buffer shorter than `sizeof(pid_t)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Errno {
-    /// The caller lacks CAP_NET_ADMIN.
-    Perm,
-    /// Unknown command or a length below `sizeof(pid_t)`.
-    Inval,
-    /// No such task is known to the module.
-    Srch,
-    /// The caller's buffer cannot be read or written.
-    Fault,
-    /// A signal interrupted a blocking command.
-    Interrupted,
-}
+pub struct Invalid;
 
 /// One getsockopt command of the netatop range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +35,7 @@ pub enum Command {
 impl Command {
     /// Decodes a command number; numbers outside the six commands (the
     /// registered range is one wider) are `EINVAL`.
-    pub fn from_raw(cmd: c_int) -> Result<Self, Errno> {
+    pub fn from_raw(cmd: c_int) -> Result<Self, Invalid> {
         Ok(match cmd {
             abi::NETATOP_PROBE => Command::Probe,
             abi::NETATOP_FORCE_GC => Command::ForceGc,
@@ -54,17 +43,8 @@ impl Command {
             abi::NETATOP_GETCNT_EXIT => Command::GetcntExit,
             abi::NETATOP_GETCNT_TGID => Command::GetcntTgid,
             abi::NETATOP_GETCNT_PID => Command::GetcntPid,
-            _ => return Err(Errno::Inval),
+            _ => return Err(Invalid),
         })
-    }
-
-    /// Whether the command exchanges a `struct netpertask` with the caller
-    /// (and so needs a buffer of at least `sizeof(pid_t)` bytes).
-    pub fn uses_buffer(self) -> bool {
-        matches!(
-            self,
-            Command::GetcntExit | Command::GetcntTgid | Command::GetcntPid
-        )
     }
 }
 
@@ -72,10 +52,10 @@ impl Command {
 /// `sizeof(pid_t)` (negative included) is `EINVAL`, above the size of
 /// `struct netpertask` is clamped to it. The caller is told the clamped
 /// length back.
-pub fn transfer_len(optlen: c_int) -> Result<usize, Errno> {
-    let len = usize::try_from(optlen).map_err(|_| Errno::Inval)?;
+pub fn transfer_len(optlen: c_int) -> Result<usize, Invalid> {
+    let len = usize::try_from(optlen).map_err(|_| Invalid)?;
     if len < size_of::<Pid>() {
-        return Err(Errno::Inval);
+        return Err(Invalid);
     }
     Ok(len.min(NETPERTASK_SIZE))
 }
@@ -102,24 +82,14 @@ mod tests {
     #[test]
     fn numbers_outside_the_six_commands_are_einval() {
         for raw in [15660, 15667, 0, -1, c_int::MIN, c_int::MAX] {
-            assert_eq!(Command::from_raw(raw), Err(Errno::Inval), "command {raw}");
+            assert_eq!(Command::from_raw(raw), Err(Invalid), "command {raw}");
         }
-    }
-
-    #[test]
-    fn only_counter_commands_use_the_buffer() {
-        assert!(!Command::Probe.uses_buffer());
-        assert!(!Command::ForceGc.uses_buffer());
-        assert!(!Command::EmptyExit.uses_buffer());
-        assert!(Command::GetcntExit.uses_buffer());
-        assert!(Command::GetcntTgid.uses_buffer());
-        assert!(Command::GetcntPid.uses_buffer());
     }
 
     #[test]
     fn short_and_negative_lengths_are_einval() {
         for len in [c_int::MIN, -96, -1, 0, 1, 2, 3] {
-            assert_eq!(transfer_len(len), Err(Errno::Inval), "optlen {len}");
+            assert_eq!(transfer_len(len), Err(Invalid), "optlen {len}");
         }
     }
 

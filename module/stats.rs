@@ -19,6 +19,14 @@ impl Counter {
         self.0.add(1, Relaxed);
     }
 
+    fn add(&self, n: u64) {
+        self.0.add(n, Relaxed);
+    }
+
+    fn sub(&self, n: u64) {
+        self.0.fetch_sub(n, Relaxed);
+    }
+
     fn get(&self) -> u64 {
         self.0.load(Relaxed)
     }
@@ -31,6 +39,8 @@ pub(crate) struct Stats {
     /// TCP and UDP packets not charged to any task, `[direction][tcp/udp]`.
     unident: [[Counter; 2]; 2],
     ipv6: Counter,
+    /// Packets held on sockets that have no owner yet.
+    parked: Counter,
 }
 
 fn slot(t: Transport) -> usize {
@@ -61,6 +71,7 @@ impl Stats {
                 [Counter::new(), Counter::new()],
             ],
             ipv6: Counter::new(),
+            parked: Counter::new(),
         }
     }
 
@@ -72,18 +83,32 @@ impl Stats {
         }
     }
 
-    /// Counts a TCP or UDP packet that no task could be charged with.
-    pub(crate) fn unident(&self, d: Direction, t: Transport) {
-        if let Some(i) = match t {
-            Transport::Tcp => Some(0),
-            Transport::Udp => Some(1),
-            _ => None,
-        } {
-            self.unident[dir(d)][i].inc();
+    /// Counts `n` TCP or UDP packets that no task could be charged with.
+    pub(crate) fn unident(&self, d: Direction, t: Transport, n: u64) {
+        let i = match t {
+            Transport::Tcp => 0,
+            Transport::Udp => 1,
+            _ => return,
+        };
+        if n > 0 {
+            self.unident[dir(d)][i].add(n);
         }
     }
 
-    /// The packet counters for `/proc/netatop`; table figures stay zero.
+    /// `n` packets are now parked on a socket.
+    pub(crate) fn park(&self, n: u64) {
+        self.parked.add(n);
+    }
+
+    /// `n` parked packets were charged to a task or counted unidentified.
+    pub(crate) fn unpark(&self, n: u64) {
+        if n > 0 {
+            self.parked.sub(n);
+        }
+    }
+
+    /// The packet counters for `/proc/netatop`; the caller adds the
+    /// table figures.
     pub(crate) fn snapshot(&self) -> Snapshot {
         let counted = |d: Direction, t: Transport, u: usize| Counted {
             packets: self.packets[dir(d)][slot(t)].get(),
@@ -99,6 +124,7 @@ impl Stats {
             unknown: self.packets[0][slot(Transport::Unknown)].get()
                 + self.packets[1][slot(Transport::Unknown)].get(),
             ipv6_packets: self.ipv6.get(),
+            parked: self.parked.get(),
             ..Snapshot::default()
         }
     }

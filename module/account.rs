@@ -1,0 +1,645 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Who is charged for a packet, how many bytes it weighs on the wire, and
+//! when a record has outlived its use.
+//!
+//! Pure logic shared with the host tests; the kernel side keeps the
+//! records in its hash tables and calls these rules under the bucket locks.
+
+use crate::abi::{NetPerTask, TaskCount, COMLEN};
+use crate::packet::{Addr, Headers, Transport};
+
+/// TCP states as the kernel numbers them (`include/net/tcp_states.h`).
+pub const TCP_ESTABLISHED: u8 = 1;
+pub const TCP_LISTEN: u8 = 10;
+
+/// Garbage collection timings, in seconds.
+pub const GC_INTERVAL_SECS: u64 = 15;
+/// UDP records on ports above 1024 idle this long are dropped.
+pub const GC_MAX_UDP_IDLE_SECS: u64 = 16;
+/// TCP records idle this long are dropped.
+pub const GC_MAX_TCP_IDLE_SECS: u64 = 1800;
+/// Records never bound to a task are dropped after this long, their
+/// packets counted as unidentified.
+pub const GC_MAX_UNBOUND_SECS: u64 = 60;
+/// Exited processes not taken within this time are freed.
+pub const EXIT_KEEP_SECS: u64 = 15;
+
+/// TCP or UDP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+/// Received or sent by a local socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    In,
+    Out,
+}
+
+/// Identifies a socket as far as packets tell: a TCP connection by both
+/// ends, a UDP socket by its local port, each within one network namespace
+/// and address family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SockKey {
+    /// The network namespace's cookie.
+    pub net: u64,
+    pub proto: Proto,
+    pub ipv6: bool,
+    pub local_port: u16,
+    /// Zero for UDP.
+    pub remote_port: u16,
+    /// Zero for UDP.
+    pub local: Addr,
+    /// Zero for UDP.
+    pub remote: Addr,
+}
+
+impl SockKey {
+    /// The key of a packet, seen from the local socket's side; `None` for
+    /// packets that are not TCP or UDP or carry no ports.
+    pub fn of(h: &Headers, dir: Dir, net: u64, ipv6: bool) -> Option<Self> {
+        let proto = match h.transport {
+            Transport::Tcp => Proto::Tcp,
+            Transport::Udp => Proto::Udp,
+            _ => return None,
+        };
+        let (src_port, dst_port) = h.ports?;
+        let (local_port, remote_port, local, remote) = match dir {
+            Dir::In => (dst_port, src_port, h.dst, h.src),
+            Dir::Out => (src_port, dst_port, h.src, h.dst),
+        };
+        Some(match proto {
+            Proto::Tcp => SockKey { net, proto, ipv6, local_port, remote_port, local, remote },
+            Proto::Udp => SockKey {
+                net,
+                proto,
+                ipv6,
+                local_port,
+                remote_port: 0,
+                local: [0; 16],
+                remote: [0; 16],
+            },
+        })
+    }
+
+    /// A seeded hash of the key; the seed is random per module load so
+    /// that remote peers cannot aim at one bucket.
+    pub fn hash(&self, seed: u64) -> u64 {
+        let mut h = Mixer::new(seed);
+        h.add(self.net);
+        h.add(u64::from(self.local_port) << 32 | u64::from(self.remote_port) << 16
+            | u64::from(self.ipv6) << 1 | (self.proto == Proto::Tcp) as u64);
+        for a in [&self.local, &self.remote] {
+            h.add(u64::from_ne_bytes(a[..8].try_into().unwrap_or([0; 8])));
+            h.add(u64::from_ne_bytes(a[8..].try_into().unwrap_or([0; 8])));
+        }
+        h.finish()
+    }
+}
+
+/// A small multiply-xorshift hash, good enough to spread keys over
+/// buckets when seeded.
+struct Mixer(u64);
+
+impl Mixer {
+    fn new(seed: u64) -> Self {
+        Mixer(seed ^ 0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0 ^ v).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        self.0 ^= self.0 >> 32;
+    }
+
+    fn finish(mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
+/// Hash of a task record's key.
+pub fn task_hash(id: i32, kind: TaskKind, seed: u64) -> u64 {
+    let mut h = Mixer::new(seed);
+    h.add(u64::from(id as u32) << 1 | (kind == TaskKind::Thread) as u64);
+    h.finish()
+}
+
+/// A process (thread group) or a single thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskKind {
+    Process,
+    Thread,
+}
+
+/// The task a socket is bound to: ids in the initial pid namespace and
+/// start times (ns since boot), which tell a reused pid apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Owner {
+    pub tgid: i32,
+    pub tid: i32,
+    /// Start time of the thread group leader.
+    pub process_start: u64,
+    /// Start time of the thread.
+    pub thread_start: u64,
+}
+
+/// Packets and bytes in one direction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Amount {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+impl Amount {
+    fn add(&mut self, other: Amount) {
+        self.packets += other.packets;
+        self.bytes += other.bytes;
+    }
+}
+
+/// Packets of a socket kept until it has an owner.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Parked {
+    pub sent: Amount,
+    pub received: Amount,
+}
+
+impl Parked {
+    fn add(&mut self, dir: Dir, a: Amount) {
+        match dir {
+            Dir::In => self.received.add(a),
+            Dir::Out => self.sent.add(a),
+        }
+    }
+
+    /// Total packets held.
+    pub fn packets(&self) -> u64 {
+        self.sent.packets + self.received.packets
+    }
+}
+
+/// What one packet means for the accounting, computed once per packet.
+#[derive(Clone, Copy, Debug)]
+pub struct Seen {
+    pub dir: Dir,
+    pub amount: Amount,
+    /// State of the socket the stack attached to the packet.
+    pub sk_state: Option<u8>,
+    /// Time of the packet, in milliseconds (monotonic).
+    pub now: u64,
+}
+
+/// Per-socket record.
+#[derive(Clone, Copy, Debug)]
+pub struct SockRecord {
+    pub key: SockKey,
+    pub owner: Option<Owner>,
+    pub parked: Parked,
+    pub last_state: Option<u8>,
+    pub last_active: u64,
+}
+
+/// What to charge after a packet has updated its socket record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Charge {
+    pub owner: Owner,
+    /// The packet itself.
+    pub packet: (Dir, Amount),
+    /// Packets that were parked on the socket until now.
+    pub parked: Parked,
+}
+
+impl SockRecord {
+    /// A new record for the first packet of `key`.
+    pub fn new(key: SockKey, now: u64) -> Self {
+        SockRecord {
+            key,
+            owner: None,
+            parked: Parked::default(),
+            last_state: None,
+            last_active: now,
+        }
+    }
+
+    /// Updates the record for one packet. `sender` is the task that sends
+    /// the packet when it is sent in process context: that task becomes (or
+    /// stays) the owner, also when the socket was handed over by another
+    /// task. Returns what to charge to the owner, or `None` when the
+    /// packet is parked here until an owner appears.
+    pub fn on_packet(&mut self, seen: &Seen, sender: Option<Owner>) -> Option<Charge> {
+        self.last_active = seen.now;
+        if seen.sk_state.is_some() {
+            self.last_state = seen.sk_state;
+        }
+        if seen.dir == Dir::Out {
+            if let Some(sender) = sender {
+                self.owner = Some(sender);
+            }
+        }
+        match self.owner {
+            Some(owner) => Some(Charge {
+                owner,
+                packet: (seen.dir, seen.amount),
+                parked: core::mem::take(&mut self.parked),
+            }),
+            None => {
+                self.parked.add(seen.dir, seen.amount);
+                None
+            }
+        }
+    }
+
+    /// The garbage collector's verdict on this record at time `now` (ms);
+    /// `owner_alive` says whether the owner's process still exists.
+    pub fn verdict(&self, now: u64, owner_alive: bool) -> SockVerdict {
+        let idle = now.saturating_sub(self.last_active);
+        if self.owner.is_none() {
+            return if idle > GC_MAX_UNBOUND_SECS * 1000 {
+                SockVerdict::DropUnident
+            } else {
+                SockVerdict::Keep
+            };
+        }
+        if !owner_alive {
+            return SockVerdict::Drop;
+        }
+        match self.key.proto {
+            Proto::Tcp => {
+                let open = matches!(self.last_state, None | Some(TCP_ESTABLISHED) | Some(TCP_LISTEN));
+                if !open || idle > GC_MAX_TCP_IDLE_SECS * 1000 {
+                    SockVerdict::Drop
+                } else {
+                    SockVerdict::Keep
+                }
+            }
+            Proto::Udp => {
+                if self.key.local_port > 1024 && idle > GC_MAX_UDP_IDLE_SECS * 1000 {
+                    SockVerdict::Drop
+                } else {
+                    SockVerdict::Keep
+                }
+            }
+        }
+    }
+}
+
+/// What the garbage collector does with a socket record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SockVerdict {
+    Keep,
+    Drop,
+    /// Drop it and count its parked packets as unidentified.
+    DropUnident,
+}
+
+/// Counters of one process or thread.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskRecord {
+    pub id: i32,
+    pub kind: TaskKind,
+    /// Start time, ns since boot: with `id`, identifies the task.
+    pub start: u64,
+    /// Start time in seconds since the epoch, as atop computes it.
+    pub btime: u64,
+    pub comm: [u8; COMLEN],
+    pub tc: TaskCount,
+}
+
+impl TaskRecord {
+    /// A record with zero counters. `boot_secs` is the epoch second of
+    /// boot (what /proc/stat shows as `btime`).
+    pub fn new(id: i32, kind: TaskKind, start: u64, boot_secs: u64, comm: &[u8]) -> Self {
+        let mut c = [0u8; COMLEN];
+        let len = comm.iter().position(|&b| b == 0).unwrap_or(comm.len()).min(COMLEN - 1);
+        c[..len].copy_from_slice(&comm[..len]);
+        TaskRecord {
+            id,
+            kind,
+            start,
+            btime: boot_secs + start / 1_000_000_000,
+            comm: c,
+            tc: TaskCount::default(),
+        }
+    }
+
+    /// Whether this record is the one of task `id` started at `start`.
+    pub fn is(&self, id: i32, kind: TaskKind, start: u64) -> bool {
+        self.id == id && self.kind == kind && self.start == start
+    }
+
+    /// The record as user space receives it.
+    pub fn to_netpertask(&self) -> NetPerTask {
+        let mut npt = NetPerTask {
+            id: self.id,
+            btime: self.btime as core::ffi::c_ulong,
+            tc: self.tc,
+            ..Default::default()
+        };
+        npt.set_command(&self.comm);
+        npt
+    }
+}
+
+/// Adds an amount to the counters of `proto` in direction `dir`.
+pub fn add_to(tc: &mut TaskCount, proto: Proto, dir: Dir, a: Amount) {
+    let (packs, bytes) = match (proto, dir) {
+        (Proto::Tcp, Dir::Out) => (&mut tc.tcpsndpacks, &mut tc.tcpsndbytes),
+        (Proto::Tcp, Dir::In) => (&mut tc.tcprcvpacks, &mut tc.tcprcvbytes),
+        (Proto::Udp, Dir::Out) => (&mut tc.udpsndpacks, &mut tc.udpsndbytes),
+        (Proto::Udp, Dir::In) => (&mut tc.udprcvpacks, &mut tc.udprcvbytes),
+    };
+    *packs += a.packets;
+    *bytes += a.bytes;
+}
+
+/// Adds a charge (the packet and whatever was parked) to a task's
+/// counters.
+pub fn apply(tc: &mut TaskCount, proto: Proto, c: &Charge) {
+    add_to(tc, proto, c.packet.0, c.packet.1);
+    add_to(tc, proto, Dir::Out, c.parked.sent);
+    add_to(tc, proto, Dir::In, c.parked.received);
+}
+
+/// What a packet of `len` bytes (from the network header on) weighs on
+/// the wire, and how many packets it is there:
+///
+/// * a GSO packet of `segs` segments becomes `segs` packets, each with its
+///   own copy of the `hdr_len` bytes of network and transport headers;
+/// * a (non-GSO) packet larger than the device MTU is fragmented: each of
+///   the `len / mtu` extra fragments carries another network header
+///   (`frag_hdr_len`: 20 for IPv4, 48 for IPv6 with its fragment header)
+///   and link header;
+/// * every packet on the wire carries the device's link header
+///   (`link_hdr_len`, 14 for Ethernet and loopback) and a 4-byte frame
+///   check sequence.
+///
+/// Without a device (`mtu == 0`) no fragmentation is assumed.
+pub fn wire_amount(len: u32, segs: u32, hdr_len: u32, mtu: u32, link_hdr_len: u32, frag_hdr_len: u32) -> Amount {
+    let len = u64::from(len);
+    let segs = u64::from(segs.max(1));
+    let link = u64::from(link_hdr_len) + 4;
+    let mut packets = segs;
+    let mut bytes = len + (segs - 1) * u64::from(hdr_len) + segs * link;
+    if segs == 1 && mtu > 0 && len > u64::from(mtu) {
+        let extra = len / u64::from(mtu);
+        packets = 1;
+        bytes += extra * (u64::from(frag_hdr_len) + link);
+    }
+    Amount { packets, bytes }
+}
+
+/// Tracks what `NETATOP_EMPTY_EXIT` waits for besides an empty exit list:
+/// the record most recently handed out by `NETATOP_GETCNT_EXIT`, until
+/// its taker comes back (acknowledging it) or a grace period passes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Handout {
+    /// Thread group that took a record and has not come back, and when
+    /// (jiffies).
+    pending: Option<(i32, u64)>,
+}
+
+impl Handout {
+    /// `taker` takes a record at `now`.
+    pub fn taken(&mut self, taker: i32, now: u64) {
+        self.pending = Some((taker, now));
+    }
+
+    /// `taker` calls GETCNT_EXIT again: whatever it took is written.
+    pub fn returned(&mut self, taker: i32) {
+        if matches!(self.pending, Some((t, _)) if t == taker) {
+            self.pending = None;
+        }
+    }
+
+    /// Whether every exited process is accounted for: none queued, and the
+    /// last one handed out acknowledged or older than `grace` jiffies.
+    pub fn drained(&self, queued: usize, now: u64, grace: u64) -> bool {
+        queued == 0
+            && match self.pending {
+                None => true,
+                Some((_, since)) => now.wrapping_sub(since) >= grace,
+            }
+    }
+
+    /// Jiffies until `drained` may turn true by the grace period alone.
+    pub fn wait_left(&self, now: u64, grace: u64) -> u64 {
+        match self.pending {
+            None => 0,
+            Some((_, since)) => grace.saturating_sub(now.wrapping_sub(since)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(proto: Proto, port: u16) -> SockKey {
+        SockKey {
+            net: 1,
+            proto,
+            ipv6: false,
+            local_port: port,
+            remote_port: 0,
+            local: [0; 16],
+            remote: [0; 16],
+        }
+    }
+
+    const A: Owner = Owner { tgid: 100, tid: 101, process_start: 5, thread_start: 6 };
+    const B: Owner = Owner { tgid: 200, tid: 200, process_start: 7, thread_start: 7 };
+
+    fn seen(dir: Dir, packets: u64, bytes: u64, now: u64) -> Seen {
+        Seen { dir, amount: Amount { packets, bytes }, sk_state: None, now }
+    }
+
+    #[test]
+    fn key_is_seen_from_the_local_side() {
+        let h = Headers {
+            transport: Transport::Tcp,
+            src: [1; 16],
+            dst: [2; 16],
+            ports: Some((1000, 80)),
+            header_len: 40,
+        };
+        let out = SockKey::of(&h, Dir::Out, 9, false).unwrap();
+        assert_eq!((out.local_port, out.remote_port, out.local, out.remote), (1000, 80, [1; 16], [2; 16]));
+        let inn = SockKey::of(&h, Dir::In, 9, false).unwrap();
+        assert_eq!((inn.local_port, inn.remote_port, inn.local, inn.remote), (80, 1000, [2; 16], [1; 16]));
+    }
+
+    #[test]
+    fn udp_key_is_the_local_port_only() {
+        let h = Headers { transport: Transport::Udp, src: [1; 16], dst: [2; 16], ports: Some((5000, 53)), header_len: 28 };
+        let k = SockKey::of(&h, Dir::Out, 9, true).unwrap();
+        assert_eq!(k, SockKey { net: 9, proto: Proto::Udp, ipv6: true, local_port: 5000, remote_port: 0, local: [0; 16], remote: [0; 16] });
+        let reply = Headers { transport: Transport::Udp, src: [3; 16], dst: [1; 16], ports: Some((53, 5000)), header_len: 28 };
+        assert_eq!(SockKey::of(&reply, Dir::In, 9, true), Some(k));
+    }
+
+    #[test]
+    fn no_key_without_ports_or_for_other_protocols() {
+        let h = Headers { transport: Transport::Udp, src: [0; 16], dst: [0; 16], ports: None, header_len: 20 };
+        assert_eq!(SockKey::of(&h, Dir::In, 0, false), None);
+        let h = Headers { transport: Transport::Icmp, src: [0; 16], dst: [0; 16], ports: Some((1, 2)), header_len: 20 };
+        assert_eq!(SockKey::of(&h, Dir::In, 0, false), None);
+    }
+
+    #[test]
+    fn hash_depends_on_seed_and_every_field() {
+        let k = key(Proto::Udp, 5000);
+        assert_ne!(k.hash(1), k.hash(2));
+        let mut other = k;
+        other.net = 2;
+        assert_ne!(k.hash(1), other.hash(1));
+        other = k;
+        other.ipv6 = true;
+        assert_ne!(k.hash(1), other.hash(1));
+        assert_ne!(task_hash(10, TaskKind::Process, 1), task_hash(10, TaskKind::Thread, 1));
+    }
+
+    #[test]
+    fn hash_spreads_sequential_ports_over_buckets() {
+        let buckets = 1024u64;
+        let mut count = [0u32; 1024];
+        for port in 0..8192u16 {
+            count[(key(Proto::Udp, port).hash(42) % buckets) as usize] += 1;
+        }
+        let max = *count.iter().max().unwrap();
+        assert!(max <= 24, "longest chain {max} for 8 keys per bucket on average");
+    }
+
+    #[test]
+    fn received_before_sent_is_parked_then_moved_to_the_sender() {
+        let mut r = SockRecord::new(key(Proto::Udp, 5000), 0);
+        assert_eq!(r.on_packet(&seen(Dir::In, 1, 100, 1), None), None);
+        assert_eq!(r.on_packet(&seen(Dir::In, 1, 50, 2), None), None);
+        assert_eq!(r.parked.received, Amount { packets: 2, bytes: 150 });
+        let c = r.on_packet(&seen(Dir::Out, 1, 70, 3), Some(A)).unwrap();
+        assert_eq!(c.owner, A);
+        assert_eq!(c.packet, (Dir::Out, Amount { packets: 1, bytes: 70 }));
+        assert_eq!(c.parked.received, Amount { packets: 2, bytes: 150 });
+        assert_eq!(r.parked, Parked::default());
+        assert_eq!(r.owner, Some(A));
+    }
+
+    #[test]
+    fn packets_without_process_context_do_not_bind() {
+        let mut r = SockRecord::new(key(Proto::Tcp, 22), 0);
+        // Sent from softirq (retransmission, ACK): no sender.
+        assert_eq!(r.on_packet(&seen(Dir::Out, 1, 60, 1), None), None);
+        assert_eq!(r.parked.sent.packets, 1);
+        // A received packet is never charged to the current task.
+        assert_eq!(r.on_packet(&seen(Dir::In, 1, 60, 1), Some(B)), None);
+        assert_eq!(r.owner, None);
+    }
+
+    #[test]
+    fn a_new_sender_takes_the_socket_over() {
+        let mut r = SockRecord::new(key(Proto::Tcp, 22), 0);
+        r.on_packet(&seen(Dir::Out, 1, 60, 1), Some(A));
+        let c = r.on_packet(&seen(Dir::Out, 1, 60, 2), Some(B)).unwrap();
+        assert_eq!(c.owner, B);
+        let c = r.on_packet(&seen(Dir::In, 1, 60, 3), None).unwrap();
+        assert_eq!(c.owner, B);
+    }
+
+    #[test]
+    fn charge_adds_packet_and_parked_to_the_right_counters() {
+        let mut tc = TaskCount::default();
+        let c = Charge {
+            owner: A,
+            packet: (Dir::Out, Amount { packets: 1, bytes: 10 }),
+            parked: Parked { sent: Amount { packets: 2, bytes: 20 }, received: Amount { packets: 3, bytes: 30 } },
+        };
+        apply(&mut tc, Proto::Udp, &c);
+        assert_eq!(tc, TaskCount { udpsndpacks: 3, udpsndbytes: 30, udprcvpacks: 3, udprcvbytes: 30, ..Default::default() });
+        apply(&mut tc, Proto::Tcp, &c);
+        assert_eq!((tc.tcpsndpacks, tc.tcpsndbytes, tc.tcprcvpacks, tc.tcprcvbytes), (3, 30, 3, 30));
+    }
+
+    #[test]
+    fn gc_verdicts() {
+        let s = |secs: u64| secs * 1000;
+        let mut udp = SockRecord::new(key(Proto::Udp, 5000), s(100));
+        assert_eq!(udp.verdict(s(160), true), SockVerdict::Keep);
+        assert_eq!(udp.verdict(s(160) + 1, true), SockVerdict::DropUnident);
+        udp.owner = Some(A);
+        assert_eq!(udp.verdict(s(116), true), SockVerdict::Keep);
+        assert_eq!(udp.verdict(s(116) + 1, true), SockVerdict::Drop);
+        assert_eq!(udp.verdict(s(101), false), SockVerdict::Drop);
+        let mut dns = SockRecord::new(key(Proto::Udp, 53), s(100));
+        dns.owner = Some(A);
+        assert_eq!(dns.verdict(s(100_000), true), SockVerdict::Keep);
+
+        let mut tcp = SockRecord::new(key(Proto::Tcp, 40000), s(100));
+        tcp.owner = Some(A);
+        tcp.last_state = Some(TCP_ESTABLISHED);
+        assert_eq!(tcp.verdict(s(1900), true), SockVerdict::Keep);
+        assert_eq!(tcp.verdict(s(1900) + 1, true), SockVerdict::Drop);
+        tcp.last_state = Some(TCP_LISTEN);
+        assert_eq!(tcp.verdict(s(200), true), SockVerdict::Keep);
+        tcp.last_state = Some(7); // TCP_CLOSE
+        assert_eq!(tcp.verdict(s(101), true), SockVerdict::Drop);
+    }
+
+    #[test]
+    fn task_record_btime_and_command() {
+        // Started 90.9 s after a boot at epoch second 1_700_000_000.
+        let r = TaskRecord::new(7, TaskKind::Process, 90_900_000_000, 1_700_000_000, b"sender\0xyz");
+        let npt = r.to_netpertask();
+        assert_eq!((npt.id, npt.btime), (7, 1_700_000_090));
+        assert_eq!(&npt.to_bytes()[16..32], b"sender\0\0\0\0\0\0\0\0\0\0");
+        assert!(r.is(7, TaskKind::Process, 90_900_000_000));
+        assert!(!r.is(7, TaskKind::Thread, 90_900_000_000));
+        assert!(!r.is(7, TaskKind::Process, 1));
+    }
+
+    #[test]
+    fn wire_amount_adds_link_headers_and_checksum() {
+        // 100 bytes of UDP payload over IPv4 on an Ethernet-like device.
+        assert_eq!(wire_amount(128, 1, 28, 1500, 14, 20), Amount { packets: 1, bytes: 146 });
+    }
+
+    #[test]
+    fn wire_amount_of_fragmented_packets() {
+        // 4000-byte IPv4 packet over MTU 1500: two extra fragments.
+        assert_eq!(wire_amount(4000, 1, 28, 1500, 14, 20), Amount { packets: 1, bytes: 4000 + 18 + 2 * (20 + 18) });
+        // Exactly the MTU: no fragment.
+        assert_eq!(wire_amount(1500, 1, 28, 1500, 14, 20).bytes, 1518);
+        // No device known.
+        assert_eq!(wire_amount(4000, 1, 28, 0, 0, 20).bytes, 4004);
+    }
+
+    #[test]
+    fn wire_amount_of_gso_packets() {
+        // 3 TCP segments carried as one 20+32+3000-byte GSO packet.
+        assert_eq!(wire_amount(3052, 3, 52, 1500, 14, 20), Amount { packets: 3, bytes: 3052 + 2 * 52 + 3 * 18 });
+    }
+
+    #[test]
+    fn empty_exit_waits_for_the_taker_to_come_back() {
+        let mut h = Handout::default();
+        assert!(h.drained(0, 0, 100));
+        assert!(!h.drained(1, 0, 100));
+        h.taken(42, 1000);
+        assert!(!h.drained(0, 1050, 100));
+        assert_eq!(h.wait_left(1050, 100), 50);
+        h.returned(7); // someone else
+        assert!(!h.drained(0, 1050, 100));
+        h.returned(42);
+        assert!(h.drained(0, 1050, 100));
+    }
+
+    #[test]
+    fn empty_exit_stops_waiting_for_a_taker_that_died() {
+        let mut h = Handout::default();
+        h.taken(42, u64::MAX - 10); // across jiffies wrap
+        assert!(!h.drained(0, u64::MAX, 100));
+        assert!(h.drained(0, 89, 100));
+        assert_eq!(h.wait_left(89, 100), 0);
+    }
+}

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The getsockopt commands of `include/netatop.h`.
+//!
+//! Netfilter calls the handler without a context pointer, so the state is
+//! published in [`INSTANCE`] for as long as the module serves requests.
+
+use crate::abi::{NetPerTask, NETPERTASK_SIZE};
+use crate::account::TaskKind;
+use crate::cred;
+use crate::exits::WaitError;
+use crate::nf_sockopt::GetSockopt;
+use crate::sockopt::{self, Command, Invalid};
+use crate::state::State;
+use crate::task;
+use kernel::ffi::c_int;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+use kernel::uaccess::{UserPtr, UserSlice};
+
+kernel::sync::global_lock! {
+    // SAFETY: Initialised by `Published::new` before first use.
+    unsafe(uninit) static INSTANCE: SpinLock<Option<Arc<State>>> = None;
+}
+
+/// Makes the state reachable from the getsockopt handler for as long as
+/// this value lives.
+pub(crate) struct Published;
+
+impl Published {
+    /// Publishes `state`; called once per module load.
+    pub(crate) fn new(state: Arc<State>) -> Self {
+        // SAFETY: Called once per load, from module init, before the
+        // sockopt handler that uses `INSTANCE` is registered.
+        unsafe { INSTANCE.init() };
+        *INSTANCE.lock() = Some(state);
+        Published
+    }
+}
+
+impl Drop for Published {
+    fn drop(&mut self) {
+        *INSTANCE.lock() = None;
+    }
+}
+
+/// The getsockopt interface.
+pub(crate) struct Control;
+
+impl GetSockopt for Control {
+    fn get(cmd: c_int, buf: UserPtr, len: &mut c_int) -> Result {
+        if !cred::capable_net_admin() {
+            return Err(EPERM);
+        }
+        let cmd = Command::from_raw(cmd).map_err(errno)?;
+        let state = INSTANCE.lock().clone().ok_or_else(enoprotoopt)?;
+        match cmd {
+            Command::Probe => Ok(()),
+            Command::ForceGc => {
+                state.collect_garbage(true);
+                Ok(())
+            }
+            Command::EmptyExit => state.exits.wait_drained().map_err(wait_error),
+            Command::GetcntExit => {
+                let n = sockopt::transfer_len(*len).map_err(errno)?;
+                let taker = task::current_owner().tgid;
+                state
+                    .exits
+                    .take(taker, |record| write_record(buf, n, &record.to_netpertask()))
+                    .map_err(wait_error)?;
+                *len = n as c_int;
+                Ok(())
+            }
+            Command::GetcntTgid | Command::GetcntPid => {
+                let n = sockopt::transfer_len(*len).map_err(errno)?;
+                let mut input = [0u8; NETPERTASK_SIZE];
+                UserSlice::new(buf, n).reader().read_slice(&mut input[..n])?;
+                let id = NetPerTask::from_bytes(&input[..n]).id;
+                let kind = if cmd == Command::GetcntTgid {
+                    TaskKind::Process
+                } else {
+                    TaskKind::Thread
+                };
+                let record = state.lookup(id, kind).ok_or(ESRCH)?;
+                write_record(buf, n, &record.to_netpertask())?;
+                *len = n as c_int;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Copies the first `n` bytes of `npt` (padding zeroed) to the caller.
+fn write_record(buf: UserPtr, n: usize, npt: &NetPerTask) -> Result {
+    UserSlice::new(buf, n).writer().write_slice(&npt.to_bytes()[..n])
+}
+
+fn wait_error(e: WaitError) -> Error {
+    match e {
+        WaitError::Interrupted => ERESTARTSYS,
+        WaitError::Failed(e) => e,
+    }
+}
+
+fn errno(_: Invalid) -> Error {
+    EINVAL
+}
+
+/// The module is no longer serving requests (it is being unloaded).
+fn enoprotoopt() -> Error {
+    Error::from_errno(-(kernel::bindings::ENOPROTOOPT as i32))
+}

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The list of exited processes, oldest first, and its two waits:
+//! `NETATOP_GETCNT_EXIT` waits for an entry, `NETATOP_EMPTY_EXIT` until
+//! every entry has been taken and acknowledged (see [`Handout`]).
+//!
+//! Only process context touches the list (the garbage collector and the
+//! getsockopt handler), so a mutex guards it and callers may sleep.
+
+use crate::account::{Handout, TaskRecord, EXIT_KEEP_SECS};
+use crate::clock;
+use kernel::alloc::KVec;
+use kernel::prelude::*;
+use kernel::sync::{new_condvar, new_mutex, CondVar, Mutex};
+
+/// How long EMPTY_EXIT waits for a taker that took a record and did not
+/// come back (it may have died before acknowledging), in milliseconds.
+const HANDOUT_GRACE_MS: u64 = 1000;
+
+struct Entry {
+    record: TaskRecord,
+    /// When the process was found exited (ms).
+    since: u64,
+}
+
+struct Inner {
+    /// Entries from `head` on are queued; the ones before were taken.
+    entries: KVec<Entry>,
+    head: usize,
+    handout: Handout,
+}
+
+impl Inner {
+    fn queued(&self) -> usize {
+        self.entries.len() - self.head
+    }
+
+    /// Drops the taken prefix once it is at least half of the vector.
+    fn compact(&mut self) {
+        if self.head > 0 && self.head * 2 >= self.entries.len() {
+            let live = self.entries.len() - self.head;
+            for i in 0..live {
+                self.entries.swap(i, self.head + i);
+            }
+            self.entries.truncate(live);
+            self.head = 0;
+        }
+    }
+}
+
+/// Why a wait ended without a result.
+pub(crate) enum WaitError {
+    /// A signal is pending.
+    Interrupted,
+    /// The caller's callback failed; its error.
+    Failed(Error),
+}
+
+#[pin_data]
+pub(crate) struct ExitList {
+    #[pin]
+    inner: Mutex<Inner>,
+    /// Signalled when an entry is queued.
+    #[pin]
+    filled: CondVar,
+    /// Signalled when the list may have become drained.
+    #[pin]
+    drained: CondVar,
+}
+
+impl ExitList {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(ExitList {
+            inner <- new_mutex!(Inner { entries: KVec::new(), head: 0, handout: Handout::default() }),
+            filled <- new_condvar!("netatop_exit_filled"),
+            drained <- new_condvar!("netatop_exit_drained"),
+        })
+    }
+
+    /// Appends exited processes; returns how many could not be kept
+    /// (memory).
+    pub(crate) fn append(&self, records: &mut KVec<TaskRecord>) -> usize {
+        let now = clock::now_ms();
+        let mut inner = self.inner.lock();
+        inner.compact();
+        let mut lost = 0;
+        for record in records.drain_all() {
+            if inner.entries.push(Entry { record, since: now }, GFP_KERNEL).is_err() {
+                lost += 1;
+            }
+        }
+        drop(inner);
+        self.filled.notify_all();
+        lost
+    }
+
+    /// Frees entries nobody took within `EXIT_KEEP_SECS`; returns how many.
+    pub(crate) fn expire(&self) -> usize {
+        let now = clock::now_ms();
+        let mut inner = self.inner.lock();
+        let mut n = 0;
+        while inner.head < inner.entries.len()
+            && now.saturating_sub(inner.entries[inner.head].since) >= EXIT_KEEP_SECS * 1000
+        {
+            inner.head += 1;
+            n += 1;
+        }
+        inner.compact();
+        drop(inner);
+        if n > 0 {
+            self.drained.notify_all();
+        }
+        n
+    }
+
+    /// Number of queued entries.
+    pub(crate) fn len(&self) -> usize {
+        self.inner.lock().queued()
+    }
+
+    /// GETCNT_EXIT for thread group `taker`: acknowledges what `taker` took
+    /// before, waits for the oldest entry and passes it to `deliver`; the
+    /// entry leaves the list only if `deliver` succeeds.
+    pub(crate) fn take(
+        &self,
+        taker: i32,
+        deliver: impl FnOnce(&TaskRecord) -> Result,
+    ) -> core::result::Result<(), WaitError> {
+        let mut inner = self.inner.lock();
+        inner.handout.returned(taker);
+        self.drained.notify_all();
+        while inner.queued() == 0 {
+            if self.filled.wait_interruptible(&mut inner) {
+                return Err(WaitError::Interrupted);
+            }
+        }
+        let head = inner.head;
+        deliver(&inner.entries[head].record).map_err(WaitError::Failed)?;
+        inner.head += 1;
+        inner.handout.taken(taker, clock::now_ms());
+        inner.compact();
+        Ok(())
+    }
+
+    /// EMPTY_EXIT: waits until the list is drained.
+    pub(crate) fn wait_drained(&self) -> core::result::Result<(), WaitError> {
+        let mut inner = self.inner.lock();
+        loop {
+            let now = clock::now_ms();
+            if inner.handout.drained(inner.queued(), now, HANDOUT_GRACE_MS) {
+                return Ok(());
+            }
+            let left = inner.handout.wait_left(now, HANDOUT_GRACE_MS);
+            let interrupted = if inner.queued() == 0 && left > 0 {
+                let jiffies = kernel::time::msecs_to_jiffies(u32::try_from(left).unwrap_or(u32::MAX));
+                matches!(
+                    self.drained.wait_interruptible_timeout(&mut inner, jiffies),
+                    kernel::sync::CondVarTimeoutResult::Signal { .. }
+                )
+            } else {
+                self.drained.wait_interruptible(&mut inner)
+            };
+            if interrupted {
+                return Err(WaitError::Interrupted);
+            }
+        }
+    }
+}

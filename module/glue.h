@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C helpers of the netatop module (glue.c), called from Rust; their
+ * Rust declarations are in ffi.rs and must match these.
+ */
+#ifndef NETATOP_GLUE_H
+#define NETATOP_GLUE_H
+
+#include <linux/netfilter.h>
+#include <linux/skbuff.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+struct nf_sockopt_ops *netatop_sockopt_ops_new(u8 pf, int get_optmin, int get_optmax,
+		int (*get)(struct sock *, int, void __user *, int *),
+		void *owner);
+int netatop_hooks_register(nf_hookfn *hook, void *priv, int priority);
+void netatop_hooks_unregister(void);
+
+const void *netatop_skb_header_pointer(const struct sk_buff *skb, int offset,
+		int len, void *buffer);
+unsigned int netatop_skb_gso_segs(const struct sk_buff *skb);
+int netatop_skb_network_offset(const struct sk_buff *skb);
+int netatop_skb_sk_state(const struct sk_buff *skb);
+bool netatop_in_task(void);
+u8 netatop_hook_state_pf(const struct nf_hook_state *state);
+u64 netatop_hook_state_net_cookie(const struct nf_hook_state *state);
+unsigned int netatop_hook_state_hook(const struct nf_hook_state *state);
+const struct net_device *netatop_hook_state_dev(const struct nf_hook_state *state);
+unsigned int netatop_dev_mtu(const struct net_device *dev);
+unsigned int netatop_dev_hard_header_len(const struct net_device *dev);
+
+void netatop_spin_lock_bh(spinlock_t *lock);
+void netatop_spin_unlock_bh(spinlock_t *lock);
+int netatop_spin_trylock_bh(spinlock_t *lock);
+
+void netatop_current_ids(pid_t *tgid, pid_t *tid, u64 *process_start, u64 *thread_start);
+void netatop_current_comm(char *buf, bool leader);
+int netatop_task_probe(pid_t nr, u64 *start, bool *group_dead, bool *exiting);
+time64_t netatop_boottime_seconds(void);
+
+#endif /* NETATOP_GLUE_H */

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The module's state and what happens to it: per-packet accounting (from
+//! the netfilter hooks), lookups for getsockopt, and garbage collection
+//! (from `knetatop` and `NETATOP_FORCE_GC`).
+//!
+//! Locking: a socket bucket and a task bucket are never held together on
+//! the packet path; only the garbage collector takes a task bucket inside
+//! a socket bucket. Both are BH spinlocks. The exit list has a mutex and
+//! is only used in process context.
+
+use crate::account::{
+    self, wire_amount, Charge, Dir, Owner, Proto, Seen, SockKey, SockRecord, SockVerdict, TaskKind,
+    TaskRecord, GC_INTERVAL_SECS,
+};
+use crate::clock;
+use crate::exits::ExitList;
+use crate::kthread::{self, ThreadMain};
+use crate::nf_hook::{Direction, Family, Observer, Packet};
+use crate::packet::{self, HeaderSource, Transport};
+use crate::procfs::Snapshot;
+use crate::proc_entry;
+use crate::stats::Stats;
+use crate::table::Table;
+use crate::task;
+use kernel::alloc::KVec;
+use kernel::bindings;
+use kernel::prelude::*;
+use kernel::seq_file::SeqFile;
+use kernel::sync::{new_mutex, Mutex};
+
+/// FORCE_GC runs the collector at most this often (milliseconds).
+const GC_MIN_INTERVAL_MS: u64 = 500;
+
+/// Extra bytes on the wire for each additional fragment's network header.
+const IPV4_FRAG_HDR: u32 = 20;
+const IPV6_FRAG_HDR: u32 = 40 + 8;
+
+/// Everything the hooks, the getsockopt handler, `/proc/netatop` and the
+/// garbage collector share.
+#[pin_data]
+pub(crate) struct State {
+    pub(crate) stats: Stats,
+    socks: Table<SockRecord>,
+    tasks: Table<TaskRecord>,
+    #[pin]
+    pub(crate) exits: ExitList,
+    /// Serialises garbage collection; holds the time of the last run (ms).
+    #[pin]
+    gc: Mutex<Option<u64>>,
+    /// Seed of the hash functions.
+    seed: u64,
+    /// Epoch second of boot, for `btime`.
+    boot_secs: u64,
+}
+
+impl State {
+    pub(crate) fn new(sock_bytes: usize, task_bytes: usize) -> impl PinInit<Self, Error> {
+        // SAFETY: `get_random_u64` may be called from any context.
+        let seed = unsafe { bindings::get_random_u64() };
+        try_pin_init!(State {
+            stats: Stats::new(),
+            socks: Table::new(sock_bytes)?,
+            tasks: Table::new(task_bytes)?,
+            exits <- ExitList::new(),
+            gc <- new_mutex!(None, "netatop_gc"),
+            seed,
+            boot_secs: task::boot_seconds(),
+        }? Error)
+    }
+
+    /// Sizes of the tables, for the load message.
+    pub(crate) fn describe(&self) -> (usize, usize, usize, usize) {
+        (self.socks.limit(), self.socks.buckets(), self.tasks.limit(), self.tasks.buckets())
+    }
+
+    /// The counters of task `id` (the newest record if a pid was reused).
+    pub(crate) fn lookup(&self, id: i32, kind: TaskKind) -> Option<TaskRecord> {
+        let chain = self.tasks.lock(account::task_hash(id, kind, self.seed));
+        chain
+            .iter()
+            .filter(|t| t.id == id && t.kind == kind)
+            .max_by_key(|t| t.start)
+            .copied()
+    }
+
+    /// Charges `c` to its owner's process and thread records, creating them
+    /// if the owner is the sender (`creator`).
+    fn charge(&self, proto: Proto, c: &Charge, creator: bool) {
+        let o = c.owner;
+        for (kind, id, start) in [
+            (TaskKind::Process, o.tgid, o.process_start),
+            (TaskKind::Thread, o.tid, o.thread_start),
+        ] {
+            let mut chain = self.tasks.lock(account::task_hash(id, kind, self.seed));
+            let mut index = chain.iter().position(|t| t.is(id, kind, start));
+            if index.is_none() && creator {
+                let record = TaskRecord::new(id, kind, start, self.boot_secs, &task::current_comm(kind));
+                index = self.tasks.insert(&mut chain, record);
+            }
+            match index {
+                Some(i) => account::apply(&mut chain[i].tc, proto, c),
+                None if kind == TaskKind::Process => {
+                    drop(chain);
+                    self.unident(proto, c.packet.0, c.packet.1.packets);
+                    self.unident(proto, Dir::Out, c.parked.sent.packets);
+                    self.unident(proto, Dir::In, c.parked.received.packets);
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn unident(&self, proto: Proto, dir: Dir, packets: u64) {
+        let t = match proto {
+            Proto::Tcp => Transport::Tcp,
+            Proto::Udp => Transport::Udp,
+        };
+        let d = match dir {
+            Dir::In => Direction::In,
+            Dir::Out => Direction::Out,
+        };
+        self.stats.unident(d, t, packets);
+    }
+
+    /// Whether the process `o` belongs to still has a record.
+    fn process_known(&self, o: &Owner) -> bool {
+        let chain = self.tasks.lock(account::task_hash(o.tgid, TaskKind::Process, self.seed));
+        chain.iter().any(|t| t.is(o.tgid, TaskKind::Process, o.process_start))
+    }
+
+    /// Runs the garbage collector; with `forced`, only if the last run is
+    /// at least half a second ago.
+    pub(crate) fn collect_garbage(&self, forced: bool) {
+        let mut last = self.gc.lock();
+        let now = clock::now_ms();
+        if forced && matches!(*last, Some(t) if now.saturating_sub(t) < GC_MIN_INTERVAL_MS) {
+            return;
+        }
+        *last = Some(now);
+
+        self.exits.expire();
+        self.collect_tasks();
+        self.collect_sockets(now);
+    }
+
+    /// Drops the records of threads that ended and moves processes that
+    /// ended to the exit list.
+    fn collect_tasks(&self) {
+        let mut exited = KVec::new();
+        let mut lost = 0;
+        for b in 0..self.tasks.buckets() {
+            let mut chain = self.tasks.lock_index(b);
+            let mut i = 0;
+            while i < chain.len() {
+                let t = &chain[i];
+                if task::alive(t.id, t.kind, t.start) {
+                    i += 1;
+                    continue;
+                }
+                if let Some(record) = self.tasks.remove(&mut chain, i) {
+                    if record.kind == TaskKind::Process
+                        && exited.push(record, GFP_ATOMIC | __GFP_NOWARN).is_err()
+                    {
+                        lost += 1;
+                    }
+                }
+            }
+        }
+        lost += self.exits.append(&mut exited);
+        if lost > 0 {
+            pr_warn!("{} exited processes dropped: out of memory\n", lost);
+        }
+    }
+
+    fn collect_sockets(&self, now: u64) {
+        for b in 0..self.socks.buckets() {
+            let mut chain = self.socks.lock_index(b);
+            let mut i = 0;
+            while i < chain.len() {
+                let r = chain[i];
+                let owner_alive = r.owner.map_or(true, |o| self.process_known(&o));
+                match r.verdict(now, owner_alive) {
+                    SockVerdict::Keep => i += 1,
+                    SockVerdict::Drop => {
+                        self.socks.remove(&mut chain, i);
+                    }
+                    SockVerdict::DropUnident => {
+                        self.socks.remove(&mut chain, i);
+                        self.stats.unpark(r.parked.packets());
+                        self.unident(r.key.proto, Dir::Out, r.parked.sent.packets);
+                        self.unident(r.key.proto, Dir::In, r.parked.received.packets);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl HeaderSource for Packet<'_> {
+    fn bytes<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+        self.header::<N>(offset)
+    }
+}
+
+impl Observer for State {
+    fn observe(&self, p: &Packet<'_>) {
+        let family = p.family();
+        let direction = p.direction();
+        let h = match family {
+            Family::Ipv4 => packet::parse_ipv4(p),
+            Family::Ipv6 => packet::parse_ipv6(p),
+        };
+        self.stats.packet(family, direction, h.transport);
+        let dir = match direction {
+            Direction::In => Dir::In,
+            Direction::Out => Dir::Out,
+        };
+        let Some(key) = SockKey::of(&h, dir, p.net_cookie(), family == Family::Ipv6) else {
+            // TCP or UDP without ports (a later fragment): nobody to charge.
+            self.stats.unident(direction, h.transport, 1);
+            return;
+        };
+        let dev = p.device();
+        let amount = wire_amount(
+            p.len(),
+            p.gso_segs(),
+            h.header_len,
+            dev.map_or(0, |d| d.mtu),
+            dev.map_or(0, |d| d.hard_header_len),
+            if family == Family::Ipv6 { IPV6_FRAG_HDR } else { IPV4_FRAG_HDR },
+        );
+        let sender = (dir == Dir::Out && p.in_task()).then(task::current_owner);
+        let seen = Seen {
+            dir,
+            amount,
+            sk_state: p.socket_state(),
+            now: clock::now_ms(),
+        };
+
+        let charge = {
+            let mut chain = self.socks.lock(key.hash(self.seed));
+            match chain.iter_mut().find(|r| r.key == key) {
+                Some(record) => record.on_packet(&seen, sender),
+                None => {
+                    let mut record = SockRecord::new(key, seen.now);
+                    let charge = record.on_packet(&seen, sender);
+                    if self.socks.insert(&mut chain, record).is_none() && charge.is_none() {
+                        // Neither recorded nor charged.
+                        drop(chain);
+                        self.stats.unident(direction, h.transport, amount.packets);
+                        return;
+                    }
+                    charge
+                }
+            }
+        };
+        match charge {
+            None => self.stats.park(amount.packets),
+            Some(c) => {
+                self.stats.unpark(c.parked.packets());
+                self.charge(key.proto, &c, sender == Some(c.owner));
+            }
+        }
+    }
+}
+
+impl proc_entry::Show for State {
+    fn show(&self, m: &SeqFile) {
+        let snapshot = Snapshot {
+            sockinfo: self.socks.count() as u64,
+            sockinfo_overflow: self.socks.overflow(),
+            taskinfo: self.tasks.count() as u64,
+            taskinfo_overflow: self.tasks.overflow(),
+            taskexit: self.exits.len() as u64,
+            ..self.stats.snapshot()
+        };
+        m.call_printf(format_args!("{}", snapshot));
+    }
+}
+
+impl ThreadMain for State {
+    fn run(&self) {
+        while !kthread::should_stop() {
+            self.collect_garbage(false);
+            kthread::sleep_interruptible((GC_INTERVAL_SECS * 1000) as u32);
+        }
+    }
+}
