@@ -364,10 +364,12 @@ pub fn apply(tc: &mut TaskCount, proto: Proto, c: &Charge) {
 }
 
 /// What a packet of `len` bytes (from the network header on) weighs on
-/// the wire, and how many packets it is there:
+/// the wire, in packets and bytes:
 ///
-/// * a GSO packet of `segs` segments becomes `segs` packets, each with its
-///   own copy of the `hdr_len` bytes of network and transport headers;
+/// * a GSO packet of `segs` segments is `segs` packets on the wire, each
+///   with its own copy of the `hdr_len` bytes of network and transport
+///   headers (counting segments keeps sender and receiver in step when the
+///   stack splits a GSO packet on the way, as it may even on loopback);
 /// * a (non-GSO) packet larger than the device MTU is fragmented: each of
 ///   the `len / mtu` extra fragments carries another network header
 ///   (`frag_hdr_len`: 20 for IPv4, 48 for IPv6 with its fragment header)
@@ -381,14 +383,11 @@ pub fn wire_amount(len: u32, segs: u32, hdr_len: u32, mtu: u32, link_hdr_len: u3
     let len = u64::from(len);
     let segs = u64::from(segs.max(1));
     let link = u64::from(link_hdr_len) + 4;
-    let mut packets = segs;
     let mut bytes = len + (segs - 1) * u64::from(hdr_len) + segs * link;
     if segs == 1 && mtu > 0 && len > u64::from(mtu) {
-        let extra = len / u64::from(mtu);
-        packets = 1;
-        bytes += extra * (u64::from(frag_hdr_len) + link);
+        bytes += len / u64::from(mtu) * (u64::from(frag_hdr_len) + link);
     }
-    Amount { packets, bytes }
+    Amount { packets: segs, bytes }
 }
 
 /// Tracks what `NETATOP_EMPTY_EXIT` waits for besides an empty exit list:

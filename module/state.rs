@@ -60,8 +60,10 @@ impl State {
         let seed = unsafe { bindings::get_random_u64() };
         try_pin_init!(State {
             stats: Stats::new(),
-            socks: Table::new(sock_bytes)?,
-            tasks: Table::new(task_bytes)?,
+            // Two lock classes: the garbage collector nests a task bucket
+            // inside a socket bucket.
+            socks: Table::new(sock_bytes, c"netatop_sock_bucket", kernel::static_lock_class!())?,
+            tasks: Table::new(task_bytes, c"netatop_task_bucket", kernel::static_lock_class!())?,
             exits <- ExitList::new(),
             gc <- new_mutex!(None, "netatop_gc"),
             seed,
@@ -211,20 +213,21 @@ impl Observer for State {
             Family::Ipv4 => packet::parse_ipv4(p),
             Family::Ipv6 => packet::parse_ipv6(p),
         };
-        self.stats.packet(family, direction, h.transport);
+        let segs = p.gso_segs();
+        self.stats.packet(family, direction, h.transport, u64::from(segs));
         let dir = match direction {
             Direction::In => Dir::In,
             Direction::Out => Dir::Out,
         };
         let Some(key) = SockKey::of(&h, dir, p.net_cookie(), family == Family::Ipv6) else {
             // TCP or UDP without ports (a later fragment): nobody to charge.
-            self.stats.unident(direction, h.transport, 1);
+            self.stats.unident(direction, h.transport, u64::from(segs));
             return;
         };
         let dev = p.device();
         let amount = wire_amount(
             p.len(),
-            p.gso_segs(),
+            segs,
             h.header_len,
             dev.map_or(0, |d| d.mtu),
             dev.map_or(0, |d| d.hard_header_len),

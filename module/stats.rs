@@ -15,10 +15,6 @@ impl Counter {
         Counter(Atomic::new(0))
     }
 
-    fn inc(&self) {
-        self.0.add(1, Relaxed);
-    }
-
     fn add(&self, n: u64) {
         self.0.add(n, Relaxed);
     }
@@ -75,11 +71,11 @@ impl Stats {
         }
     }
 
-    /// Counts one packet.
-    pub(crate) fn packet(&self, family: Family, d: Direction, t: Transport) {
-        self.packets[dir(d)][slot(t)].inc();
+    /// Counts `n` packets (the segments of one GSO packet).
+    pub(crate) fn packet(&self, family: Family, d: Direction, t: Transport, n: u64) {
+        self.packets[dir(d)][slot(t)].add(n);
         if family == Family::Ipv6 {
-            self.ipv6.inc();
+            self.ipv6.add(n);
         }
     }
 

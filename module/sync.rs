@@ -17,15 +17,6 @@ use kernel::sync::lock::{Backend, Lock};
 /// A spinlock taken with bottom halves disabled.
 pub(crate) type SpinLockBh<T> = Lock<T, SpinLockBhBackend>;
 
-/// Creates a [`SpinLockBh`] initialiser with a lock class of its own for
-/// this call site.
-macro_rules! new_spinlock_bh {
-    ($inner:expr, $name:literal) => {
-        $crate::sync::SpinLockBh::new($inner, $name, kernel::static_lock_class!())
-    };
-}
-pub(crate) use new_spinlock_bh;
-
 /// The backend of [`SpinLockBh`].
 pub(crate) struct SpinLockBhBackend;
 

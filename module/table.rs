@@ -10,12 +10,13 @@
 //! sleeps: the packet path allocates with `GFP_ATOMIC`, and a failed
 //! allocation or a full table refuses the record and counts an overflow.
 
-use crate::sync::{new_spinlock_bh, SpinLockBh};
+use crate::sync::SpinLockBh;
 use core::pin::Pin;
 use kernel::alloc::{KVBox, KVec};
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::lock::Guard;
+use kernel::sync::LockClassKey;
 
 /// The records of one bucket.
 pub(crate) type Chain<R> = KVec<R>;
@@ -40,14 +41,19 @@ pub(crate) struct Table<R> {
 pub(crate) type Bucket<'a, R> = Guard<'a, Chain<R>, crate::sync::SpinLockBhBackend>;
 
 impl<R> Table<R> {
-    /// A table holding at most `limit_bytes / size_of::<R>()` records.
-    pub(crate) fn new(limit_bytes: usize) -> Result<Self> {
+    /// A table holding at most `limit_bytes / size_of::<R>()` records,
+    /// whose bucket locks are of lock class `key`, named `name`.
+    pub(crate) fn new(
+        limit_bytes: usize,
+        name: &'static CStr,
+        key: Pin<&'static LockClassKey>,
+    ) -> Result<Self> {
         let limit = limit_bytes / core::mem::size_of::<R>().max(1);
         let nbuckets = (limit / 2).clamp(64, 1 << 20).next_power_of_two();
         let buckets = KVBox::pin_slice(
             |_| {
                 try_pin_init!(Slot {
-                    chain <- new_spinlock_bh!(Chain::<R>::new(), c"netatop_bucket"),
+                    chain <- SpinLockBh::new(Chain::<R>::new(), name, key),
                 }? Error)
             },
             nbuckets,

@@ -13,7 +13,8 @@
 #       --no-build           use the module and guest programs as built
 #
 # In the guest: netatop.ko is /lib/modules/netatop.ko (not loaded), the
-# project's programs are in /opt/netatop/bin (on PATH), atop is /usr/bin/atop.
+# project's programs are in /opt/netatop/bin (on PATH), atop is /usr/bin/atop,
+# iproute2's ip is /usr/sbin/ip.
 #
 # Exit status: the command's; 124 if the VM timed out or died without
 # reporting one; 125 if the kernel logged a splat (BUG, WARNING, lockdep,
@@ -51,7 +52,7 @@ trap 'rm -rf "$work"' EXIT
 root="$work/root"
 
 # --- the initramfs ---
-mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,lib/modules,opt/netatop/bin,usr/bin,var}
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,lib/modules,opt/netatop/bin,usr/bin,usr/sbin,var}
 ln -s ../run "$root/var/run"
 cp /bin/busybox "$root/bin/busybox"
 cp "$NETATOP_TOP/vm/init" "$root/init"
@@ -61,11 +62,15 @@ for f in "$NETATOP_TOP"/target/guest/x86_64-unknown-linux-gnu/release/*; do
 	[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$root/opt/netatop/bin/"
 done
 cp "$NETATOP_TOP/target/release/netatopd" "$root/opt/netatop/bin/" 2>/dev/null || true
-# Debian's atop and the shared libraries it needs.
-cp /usr/bin/atop "$root/usr/bin/atop"
-ldd /usr/bin/atop | grep -oE '/[^ ]+' | while read -r lib; do
-	mkdir -p "$root$(dirname "$lib")"
-	cp -L "$lib" "$root$lib"
+# Debian's atop and iproute2's ip (network namespaces, veth), with the
+# shared libraries they need.
+for bin in /usr/bin/atop /usr/sbin/ip; do
+	mkdir -p "$root$(dirname "$bin")"
+	cp "$bin" "$root$bin"
+	ldd "$bin" | grep -oE '/[^ ]+' | while read -r lib; do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
 done
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"

@@ -5,7 +5,14 @@
 //! Usage: netatop-guest-test [NAME...]   (no name: all, in order)
 //!        netatop-guest-test --list
 
+mod accounting;
+mod badinput;
+mod child;
+mod exits;
+mod lifecycle;
+mod netatop;
 mod sys;
+mod tcp;
 mod tests;
 
 use std::time::Instant;

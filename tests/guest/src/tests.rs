@@ -3,13 +3,14 @@
 
 use crate::sys::*;
 use netatop_logic::abi::{self, NetPerTask};
-use std::collections::HashMap;
+use crate::netatop::proc_values;
 use std::net::UdpSocket;
 use std::time::Duration;
 
 pub type Test = (&'static str, fn() -> Check);
 
 pub fn all() -> Vec<Test> {
+    use crate::{accounting as a, badinput as b, exits as e, lifecycle as l, tcp as t};
     vec![
         ("probe_without_module_is_enoprotoopt", probe_without_module_is_enoprotoopt),
         ("module_loads_and_creates_proc_netatop", module_loads_and_creates_proc_netatop),
@@ -18,6 +19,31 @@ pub fn all() -> Vec<Test> {
         ("probe_as_root_succeeds", probe_as_root_succeeds),
         ("probe_without_cap_net_admin_is_eperm", probe_without_cap_net_admin_is_eperm),
         ("probe_as_unprivileged_user_is_eperm", probe_as_unprivileged_user_is_eperm),
+        ("udp_v4_loopback_counts_exact_per_process_and_thread", a::udp_v4_loopback_exact),
+        ("udp_v6_loopback_counts_exact_per_process_and_thread", a::udp_v6_loopback_exact),
+        ("udp_v4_veth_between_namespaces_counts_exact", a::udp_v4_veth_netns_exact),
+        ("udp_v6_veth_between_namespaces_counts_exact", a::udp_v6_veth_netns_exact),
+        ("received_before_sent_is_charged_at_first_send", a::received_before_sent_is_charged_at_first_send),
+        ("thread_counters_sum_to_process", a::thread_counters_sum_to_process),
+        ("socket_handover_to_forked_child", a::socket_handover_to_forked_child),
+        ("tcp_v4_each_side_sends_what_the_peer_receives_and_totals_match_snmp", t::tcp_v4_conservation),
+        ("tcp_v6_each_side_sends_what_the_peer_receives_and_totals_match_snmp", t::tcp_v6_conservation),
+        ("exited_process_is_returned_once", e::exited_process_is_returned_once),
+        ("empty_exit_waits_until_the_taker_acknowledges", e::empty_exit_waits_until_the_taker_acknowledges),
+        ("empty_exit_gives_up_on_a_dead_taker", e::empty_exit_gives_up_on_a_dead_taker),
+        ("unread_exits_vanish_after_15_seconds", e::unread_exits_vanish_after_15_seconds),
+        ("reused_pid_is_a_new_process", e::reused_pid_is_a_new_process),
+        ("short_and_negative_lengths_are_einval", b::short_and_negative_lengths_are_einval),
+        ("long_lengths_are_clamped_and_reported", b::long_lengths_are_clamped_and_reported),
+        ("bad_pointers_are_efault", b::bad_pointers_are_efault),
+        ("getcnt_exit_with_bad_buffer_loses_nothing", b::getcnt_exit_with_bad_buffer_loses_nothing),
+        ("unknown_task_is_esrch", b::unknown_task_is_esrch),
+        ("commands_outside_the_range_are_not_netatops", b::commands_outside_the_range_are_not_netatops),
+        ("every_command_needs_cap_net_admin", b::every_command_needs_cap_net_admin),
+        ("receive_only_socket_becomes_unident_after_60_seconds", a::receive_only_socket_becomes_unident),
+        ("unload_refused_while_a_caller_is_blocked", l::unload_refused_while_a_caller_is_blocked),
+        ("unload_while_traffic_flows", l::unload_while_traffic_flows),
+        ("tiny_limits_overflow_but_known_sockets_stay_exact", l::tiny_limits_overflow_but_known_sockets_stay_exact),
         ("load_unload_20_times_without_leak", load_unload_20_times_without_leak),
         ("module_unloads_cleanly", module_unloads_cleanly),
     ]
@@ -64,36 +90,18 @@ const PROC_LABELS: [&str; 13] = [
     "modversion:",
     "unknownpacks:",
     "ipv6packs:",
-    "",
+    "parkedpacks:",
 ];
 
 fn read_proc() -> Result<String, String> {
     std::fs::read_to_string("/proc/netatop").map_err(|e| format!("/proc/netatop: {e}"))
 }
 
-/// The first number after each label, and the one after `(unident:`.
-fn proc_values() -> Result<HashMap<String, u64>, String> {
-    let mut v = HashMap::new();
-    for line in read_proc()?.lines() {
-        let tok: Vec<&str> = line.split_whitespace().collect();
-        if tok.len() >= 2 {
-            if let Ok(n) = tok[1].parse() {
-                v.insert(tok[0].to_string(), n);
-            }
-        }
-        if tok.len() >= 4 && tok[2] == "(unident:" {
-            let n = tok[3].trim_end_matches(')').parse().map_err(|_| line.to_string())?;
-            v.insert(format!("{}unident", tok[0]), n);
-        }
-    }
-    Ok(v)
-}
-
 fn proc_netatop_has_the_original_layout() -> Check {
     let text = read_proc()?;
     let lines: Vec<&str> = text.lines().collect();
     let labels: Vec<&str> = lines.iter().filter_map(|l| l.split_whitespace().next()).collect();
-    if labels != PROC_LABELS[..12] {
+    if labels != PROC_LABELS {
         return Err(format!("labels {labels:?}\n{text}"));
     }
     // Blank lines separate the groups exactly as in the original.

@@ -1,0 +1,335 @@
+//! Exact per-process and per-thread counters for known traffic.
+
+use crate::child::{Child, Ctl};
+use crate::netatop::*;
+use crate::sys::Check;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+/// A UDP echo server named `name` on `bind`: answers each of `count`
+/// datagrams with `reply` bytes, then waits.
+fn udp_echo(name: &str, bind: SocketAddr, count: usize, reply: usize, netns: Option<&str>) -> Child {
+    let netns = netns.map(str::to_string);
+    Child::spawn(name, move |ctl: &mut Ctl| {
+        if let Some(ns) = netns {
+            if let Err(e) = enter_netns(&ns) {
+                ctl.report(&format!("error {e}"));
+                return;
+            }
+        }
+        let s = UdpSocket::bind(bind).expect("bind");
+        ctl.report(&s.local_addr().expect("addr").port().to_string());
+        let mut buf = [0u8; 65536];
+        let answer = vec![0x61; reply];
+        for _ in 0..count {
+            let (_, from) = s.recv_from(&mut buf).expect("recv");
+            s.send_to(&answer, from).expect("send");
+        }
+        ctl.report("done");
+        ctl.wait();
+    })
+}
+
+/// A UDP client named `name` that, when told, sends `count` datagrams of
+/// `size` bytes to `to`, reading the answer to each.
+fn udp_client(name: &str, bind: SocketAddr, to: SocketAddr, count: usize, size: usize) -> Child {
+    Child::spawn(name, move |ctl: &mut Ctl| {
+        let s = UdpSocket::bind(bind).expect("bind");
+        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        ctl.report("ready");
+        ctl.wait();
+        let payload = vec![0x62; size];
+        let mut buf = [0u8; 65536];
+        for _ in 0..count {
+            s.send_to(&payload, to).expect("send");
+            s.recv(&mut buf).expect("recv");
+        }
+        ctl.report("done");
+        ctl.wait();
+    })
+}
+
+/// Joins the network namespace /run/netns/NAME (made by `ip netns add`).
+pub fn enter_netns(name: &str) -> Result<(), String> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(format!("/run/netns/{name}")).map_err(|e| format!("{name}: {e}"))?;
+    // SAFETY: Switching this process's network namespace to an open one.
+    if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        return Err(format!("setns {name}: {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+fn check_record(who: &str, pid: i32, name: &str, want: Vec<(&'static str, u64)>) -> Check {
+    let p = process(pid)?;
+    expect_eq(&format!("{who} process {pid}"), &counters(&p), &want)?;
+    let t = thread(pid)?;
+    expect_eq(&format!("{who} main thread {pid}"), &counters(&t), &want)?;
+    if command(&p) != name || p.id != pid {
+        return Err(format!("{who}: id {} command {:?}, expected {pid} {name:?}", p.id, command(&p)));
+    }
+    let bt = btime_of(pid)?;
+    if p.btime as u64 != bt {
+        return Err(format!("{who}: btime {} but /proc says {bt}", p.btime));
+    }
+    Ok(())
+}
+
+/// K datagrams of S bytes from a client to an echo server answering R
+/// bytes; both sides must show exactly K packets each way and the wire
+/// bytes of the formula.
+fn udp_exchange_exact(client_bind: &str, server_bind: &str, server_ns: Option<&str>, ipv6: bool) -> Check {
+    const K: usize = 25;
+    const S: usize = 300;
+    const R: usize = 120;
+    let mut echo = udp_echo("udp-echo", server_bind.parse().unwrap(), K, R, server_ns);
+    let port: u16 = echo.read().parse().map_err(|_| "echo server did not start".to_string())?;
+    let mut to: SocketAddr = server_bind.parse().unwrap();
+    to.set_port(port);
+    let mut client = udp_client("udp-client", client_bind.parse().unwrap(), to, K, S);
+    if client.read() != "ready" {
+        return Err("client did not start".into());
+    }
+    client.go();
+    if client.read() != "done" || echo.read() != "done" {
+        return Err("exchange did not complete".into());
+    }
+    let k = K as u64;
+    let (s, r) = (udp_wire(S as u64, ipv6), udp_wire(R as u64, ipv6));
+    check_record("client", client.pid, "udp-client", udp_only(k, k * s, k, k * r))?;
+    check_record("server", echo.pid, "udp-echo", udp_only(k, k * r, k, k * s))?;
+    client.finish();
+    echo.finish();
+    Ok(())
+}
+
+pub fn udp_v4_loopback_exact() -> Check {
+    udp_exchange_exact("127.0.0.1:0", "127.0.0.1:0", None, false)
+}
+
+pub fn udp_v6_loopback_exact() -> Check {
+    udp_exchange_exact("[::1]:0", "[::1]:0", None, true)
+}
+
+/// Two namespaces joined by a veth pair; addresses from the documentation
+/// ranges, which exist only inside this VM.
+fn veth_setup() -> Check {
+    crate::sys::sh(
+        "set -e; ip=/usr/sbin/ip; $ip netns del natb 2>/dev/null || true; $ip link del nat-a 2>/dev/null || true
+         $ip netns add natb
+         $ip link add nat-a type veth peer name nat-b netns natb
+         $ip addr add 192.0.2.1/24 dev nat-a; $ip -6 addr add 2001:db8::1/64 dev nat-a nodad
+         $ip link set nat-a up
+         $ip -n natb addr add 192.0.2.2/24 dev nat-b; $ip -n natb -6 addr add 2001:db8::2/64 dev nat-b nodad
+         $ip -n natb link set nat-b up; $ip -n natb link set lo up",
+    )
+    .map(|_| ())
+}
+
+fn veth_teardown() {
+    let _ = crate::sys::sh("/usr/sbin/ip link del nat-a; /usr/sbin/ip netns del natb");
+}
+
+pub fn udp_v4_veth_netns_exact() -> Check {
+    veth_setup()?;
+    let r = udp_exchange_exact("192.0.2.1:0", "192.0.2.2:0", Some("natb"), false);
+    veth_teardown();
+    r
+}
+
+pub fn udp_v6_veth_netns_exact() -> Check {
+    veth_setup()?;
+    let r = udp_exchange_exact("[2001:db8::1]:0", "[2001:db8::2]:0", Some("natb"), true);
+    veth_teardown();
+    r
+}
+
+/// A UDP socket named `name`: reports its port, receives `count`
+/// datagrams, and when told sends one of `answer` bytes back to the last
+/// sender (if `answer` is given).
+fn udp_receiver(name: &str, bind: &str, count: usize, answer: Option<usize>) -> Child {
+    let bind: SocketAddr = bind.parse().unwrap();
+    Child::spawn(name, move |ctl: &mut Ctl| {
+        let s = UdpSocket::bind(bind).expect("bind");
+        ctl.report(&s.local_addr().expect("addr").port().to_string());
+        let mut buf = [0u8; 65536];
+        let mut from = None;
+        for _ in 0..count {
+            from = Some(s.recv_from(&mut buf).expect("recv").1);
+        }
+        ctl.report("received");
+        if !ctl.wait() {
+            return;
+        }
+        if let (Some(size), Some(to)) = (answer, from) {
+            s.send_to(&vec![0x63; size], to).expect("send");
+        }
+        ctl.report("answered");
+        ctl.wait();
+    })
+}
+
+/// Sends `count` datagrams of `size` bytes to `to` from a fresh socket.
+fn send_datagrams(to: SocketAddr, count: usize, size: usize) -> Result<SocketAddr, String> {
+    let s = UdpSocket::bind(if to.is_ipv6() { "[::1]:0" } else { "127.0.0.1:0" }).map_err(|e| e.to_string())?;
+    for _ in 0..count {
+        s.send_to(&vec![0x64; size], to).map_err(|e| e.to_string())?;
+    }
+    s.local_addr().map_err(|e| e.to_string())
+}
+
+/// Datagrams received before the socket's first send are parked on the
+/// socket, then charged to the process when it first sends.
+pub fn received_before_sent_is_charged_at_first_send() -> Check {
+    const M: usize = 9;
+    let before = proc_values()?;
+    let mut rx = udp_receiver("late-sender", "127.0.0.1:0", M, Some(50));
+    let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
+    send_datagrams(SocketAddr::new("127.0.0.1".parse().unwrap(), port), M, 200)?;
+    if rx.read() != "received" {
+        return Err("receiver did not get the datagrams".into());
+    }
+    match process(rx.pid) {
+        Err(_) => {}
+        Ok(p) => return Err(format!("receiver has counters before sending: {:?}", counters(&p))),
+    }
+    let mid = proc_values()?;
+    if mid["parkedpacks:"] - before["parkedpacks:"] != M as u64 {
+        return Err(format!("parked {} -> {}, expected +{M}", before["parkedpacks:"], mid["parkedpacks:"]));
+    }
+    rx.go();
+    if rx.read() != "answered" {
+        return Err("receiver did not answer".into());
+    }
+    let m = M as u64;
+    check_record("receiver", rx.pid, "late-sender", udp_only(1, udp_wire(50, false), m, m * udp_wire(200, false)))?;
+    let after = proc_values()?;
+    if after["parkedpacks:"] != before["parkedpacks:"] {
+        return Err(format!("parked {} after the first send, expected {}", after["parkedpacks:"], before["parkedpacks:"]));
+    }
+    rx.finish();
+    Ok(())
+}
+
+/// A socket that only ever receives stays unidentified: parked, and after
+/// 60 s counted as unident by the garbage collector.
+pub fn receive_only_socket_becomes_unident() -> Check {
+    const M: usize = 6;
+    let before = proc_values()?;
+    let mut rx = udp_receiver("only-receives", "[::1]:0", M, None);
+    let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
+    send_datagrams(SocketAddr::new("::1".parse().unwrap(), port), M, 10)?;
+    if rx.read() != "received" {
+        return Err("receiver did not get the datagrams".into());
+    }
+    if process(rx.pid).is_ok() {
+        return Err("a receive-only process has a record".into());
+    }
+    let parked = proc_values()?["parkedpacks:"] - before["parkedpacks:"];
+    if parked != M as u64 {
+        return Err(format!("{parked} parked, expected {M}"));
+    }
+    // Every socket without an owner is older than 60 s then, this one and
+    // those earlier tests left: all their packets become unidentified.
+    let parked_before = before["parkedpacks:"] + M as u64;
+    std::thread::sleep(Duration::from_secs(61));
+    force_gc()?;
+    let after = proc_values()?;
+    let unident: u64 = ["udprcvpacks:unident", "udpsndpacks:unident", "tcprcvpacks:unident", "tcpsndpacks:unident"]
+        .iter()
+        .map(|k| after[*k] - before[*k])
+        .sum();
+    if unident != parked_before || after["parkedpacks:"] != 0 {
+        return Err(format!(
+            "after 61 s: unident +{unident}, parked {}, expected +{parked_before} and 0",
+            after["parkedpacks:"]
+        ));
+    }
+    rx.finish();
+    Ok(())
+}
+
+/// The per-thread counters of a three-threaded sender add up to its
+/// process counters.
+pub fn thread_counters_sum_to_process() -> Check {
+    const SENDS: [usize; 3] = [5, 11, 17];
+    let sink = udp_receiver("udp-sink", "127.0.0.1:0", SENDS.iter().sum(), None);
+    let mut sink = sink;
+    let port: u16 = sink.read().parse().map_err(|_| "sink did not start")?;
+    let to = SocketAddr::new("127.0.0.1".parse().unwrap(), port);
+    let mut sender = Child::spawn("threaded", move |ctl: &mut Ctl| {
+        let handles: Vec<_> = SENDS
+            .iter()
+            .map(|&n| {
+                std::thread::spawn(move || {
+                    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+                    for _ in 0..n {
+                        s.send_to(&[0x65; 64], to).expect("send");
+                    }
+                    gettid()
+                })
+            })
+            .collect();
+        let tids: Vec<String> = handles.into_iter().map(|h| h.join().expect("thread").to_string()).collect();
+        // Threads have exited now; their records stay until the next GC.
+        ctl.report(&tids.join(" "));
+        ctl.wait();
+    });
+    let tids: Vec<i32> = sender.read().split_whitespace().filter_map(|t| t.parse().ok()).collect();
+    if tids.len() != 3 || sink.read() != "received" {
+        return Err(format!("threads did not run: {tids:?}"));
+    }
+    let w = udp_wire(64, false);
+    let mut sum = 0;
+    for (tid, &n) in tids.iter().zip(SENDS.iter()) {
+        let t = thread(*tid)?;
+        expect_eq(&format!("thread {tid}"), &counters(&t), &udp_only(n as u64, n as u64 * w, 0, 0))?;
+        sum += n as u64;
+    }
+    let p = process(sender.pid)?;
+    expect_eq("process", &counters(&p), &udp_only(sum, sum * w, 0, 0))?;
+    if thread(sender.pid).is_ok() {
+        return Err("the main thread, which sent nothing, has a record".into());
+    }
+    sender.finish();
+    sink.finish();
+    Ok(())
+}
+
+/// A socket used by a parent and then by its forked child (as inetd
+/// does) is charged to whoever sends on it now.
+pub fn socket_handover_to_forked_child() -> Check {
+    const K: usize = 7;
+    let mut echo = udp_echo("udp-echo", "127.0.0.1:0".parse().unwrap(), K + 1, 40, None);
+    let port: u16 = echo.read().parse().map_err(|_| "echo did not start")?;
+    let to = SocketAddr::new("127.0.0.1".parse().unwrap(), port);
+    let mut parent = Child::spawn("hand-parent", move |ctl: &mut Ctl| {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let mut buf = [0u8; 100];
+        s.send_to(&[1; 30], to).expect("send");
+        s.recv(&mut buf).expect("recv");
+        let mut kid = Child::spawn("hand-kid", |kctl: &mut Ctl| {
+            let mut buf = [0u8; 100];
+            for _ in 0..K {
+                s.send_to(&[2; 30], to).expect("send");
+                s.recv(&mut buf).expect("recv");
+            }
+            kctl.report("done");
+            kctl.wait();
+        });
+        let done = kid.read();
+        ctl.report(&format!("{} {done}", kid.pid));
+        ctl.wait();
+        kid.finish();
+    });
+    let line = parent.read();
+    let kid: i32 = line.split_whitespace().next().and_then(|p| p.parse().ok()).ok_or(format!("parent said {line:?}"))?;
+    let (s, r) = (udp_wire(30, false), udp_wire(40, false));
+    check_record("parent", parent.pid, "hand-parent", udp_only(1, s, 1, r))?;
+    let k = K as u64;
+    check_record("child", kid, "hand-kid", udp_only(k, k * s, k, k * r))?;
+    parent.finish();
+    echo.read();
+    echo.finish();
+    Ok(())
+}

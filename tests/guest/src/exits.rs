@@ -1,0 +1,187 @@
+//! Exited processes: the exit list, EMPTY_EXIT, expiry and pid reuse.
+
+use crate::child::{Child, Ctl};
+use crate::netatop::*;
+use crate::sys::*;
+use netatop_logic::abi::{self, NetPerTask};
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+/// A process named `name` that sends `count` datagrams of `size` bytes to
+/// a port nobody listens on and exits; returns its pid once reaped.
+fn short_lived(name: &str, count: usize, size: usize) -> Result<i32, String> {
+    let mut c = Child::spawn(name, move |ctl: &mut Ctl| {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let to: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        for _ in 0..count {
+            s.send_to(&vec![0x66; size], to).expect("send");
+        }
+        ctl.report("sent");
+    });
+    if c.read() != "sent" {
+        return Err(format!("{name} did not send"));
+    }
+    let pid = c.pid;
+    c.finish();
+    Ok(pid)
+}
+
+fn expect_exited(npt: &NetPerTask, pid: i32, name: &str, count: u64, size: u64) -> Check {
+    if npt.id != pid || command(npt) != name {
+        return Err(format!("exited record {} {:?}, expected {pid} {name:?}", npt.id, command(npt)));
+    }
+    expect_eq(&format!("exited {pid}"), &counters(npt), &udp_only(count, count * udp_wire(size, false), 0, 0))
+}
+
+/// After FORCE_GC an exited process comes out of GETCNT_EXIT once, with
+/// its final counters; then GETCNT_EXIT blocks until a signal (EINTR).
+pub fn exited_process_is_returned_once() -> Check {
+    drain_exits()?;
+    let pid = short_lived("gone-soon", 13, 222)?;
+    if process(pid).is_err() {
+        return Err("no record before the garbage collection".into());
+    }
+    force_gc()?;
+    let npt = getcnt_exit(5)?.ok_or("GETCNT_EXIT found nothing")?;
+    expect_exited(&npt, pid, "gone-soon", 13, 222)?;
+    if let Some(again) = getcnt_exit(1)? {
+        return Err(format!("a second record came out: {}", again.id));
+    }
+    if process(pid).is_ok() {
+        return Err("the exited process still answers GETCNT_TGID".into());
+    }
+    Ok(())
+}
+
+/// EMPTY_EXIT returns only when the taker of the last record has come
+/// back for the next one (having written what it took).
+pub fn empty_exit_waits_until_the_taker_acknowledges() -> Check {
+    drain_exits()?;
+    let pid = short_lived("acked", 3, 10)?;
+    force_gc()?;
+    let marker = "/tmp/netatop-taker-wrote";
+    let _ = std::fs::remove_file(marker);
+    let mut taker = Child::spawn("taker", move |ctl: &mut Ctl| {
+        let got = getcnt_exit(5);
+        ctl.report(&match got {
+            Ok(Some(n)) => n.id.to_string(),
+            other => format!("{other:?}"),
+        });
+        // "Writing the log" takes a while, then the next call acknowledges.
+        std::thread::sleep(Duration::from_millis(400));
+        std::fs::write(marker, "written").expect("marker");
+        let _ = getcnt_exit(3);
+        ctl.wait();
+    });
+    if taker.read() != pid.to_string() {
+        return Err("the taker did not get the exited process".into());
+    }
+    let s = control_socket().map_err(|e| e.to_string())?;
+    netatop_cmd(&s, abi::NETATOP_EMPTY_EXIT).map_err(|e| format!("EMPTY_EXIT: {e}"))?;
+    if std::fs::metadata(marker).is_err() {
+        return Err("EMPTY_EXIT returned before the taker acknowledged".into());
+    }
+    taker.finish();
+    Ok(())
+}
+
+/// A taker that dies holding a record does not block EMPTY_EXIT for long.
+pub fn empty_exit_gives_up_on_a_dead_taker() -> Check {
+    drain_exits()?;
+    short_lived("orphaned", 2, 10)?;
+    force_gc()?;
+    let mut taker = Child::spawn("dying-taker", |ctl: &mut Ctl| {
+        let got = getcnt_exit(5);
+        ctl.report(&format!("{}", matches!(got, Ok(Some(_)))));
+        // Dies without coming back.
+    });
+    if taker.read() != "true" {
+        return Err("the taker did not get a record".into());
+    }
+    taker.finish();
+    let s = control_socket().map_err(|e| e.to_string())?;
+    catch_alarm();
+    // SAFETY: Arming an alarm that would interrupt a hung EMPTY_EXIT.
+    unsafe { libc::alarm(10) };
+    let r = netatop_cmd(&s, abi::NETATOP_EMPTY_EXIT);
+    // SAFETY: Disarming it.
+    unsafe { libc::alarm(0) };
+    r.map_err(|e| format!("EMPTY_EXIT did not return on its own: {e}"))
+}
+
+/// Exited processes nobody takes are freed after 15 s.
+pub fn unread_exits_vanish_after_15_seconds() -> Check {
+    drain_exits()?;
+    short_lived("forgotten", 1, 10)?;
+    force_gc()?;
+    let n = proc_values()?["#taskexit:"];
+    if n != 1 {
+        return Err(format!("#taskexit {n} after the exit, expected 1"));
+    }
+    std::thread::sleep(Duration::from_secs(16));
+    force_gc()?;
+    let n = proc_values()?["#taskexit:"];
+    if n != 0 {
+        return Err(format!("#taskexit {n} after 16 s, expected 0"));
+    }
+    Ok(())
+}
+
+/// A new process that gets the pid of an exited one (not yet collected)
+/// is not merged with it.
+pub fn reused_pid_is_a_new_process() -> Check {
+    drain_exits()?;
+    let old_max = std::fs::read_to_string("/proc/sys/kernel/pid_max").map_err(|e| e.to_string())?;
+    write_file("/proc/sys/kernel/pid_max", "400")?;
+    let result = (|| -> Check {
+        // Get into the 300..399 range, where pids cycle quickly, with
+        // children that send nothing.
+        for _ in 0..1000 {
+            let c = Child::spawn("idle", |_: &mut Ctl| {});
+            let pid = c.pid;
+            c.finish();
+            if (300..390).contains(&pid) {
+                break;
+            }
+        }
+        let first = short_lived("first-owner", 4, 10)?;
+        // Cycle through the pids until `first` comes back.
+        let mut second = None;
+        for _ in 0..200 {
+            let mut c = Child::spawn("second-owner", |ctl: &mut Ctl| {
+                ctl.report("up");
+                if ctl.wait() {
+                    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+                    for _ in 0..9 {
+                        s.send_to(&[0x67; 10], "127.0.0.1:9").expect("send");
+                    }
+                    ctl.report("sent");
+                    ctl.wait();
+                }
+            });
+            c.read();
+            if c.pid == first {
+                second = Some(c);
+                break;
+            }
+            c.finish();
+        }
+        let mut second = second.ok_or(format!("pid {first} did not come back"))?;
+        second.go();
+        second.read();
+        let now = process(first)?;
+        expect_eq("GETCNT_TGID of the reused pid", &counters(&now), &udp_only(9, 9 * udp_wire(10, false), 0, 0))?;
+        force_gc()?;
+        let exited: Vec<NetPerTask> = drain_exits()?.into_iter().filter(|n| n.id == first).collect();
+        match exited.as_slice() {
+            [gone] => expect_exited(gone, first, "first-owner", 4, 10)?,
+            other => return Err(format!("{} exit records for pid {first}", other.len())),
+        }
+        let still = process(first)?;
+        expect_eq("the second owner after GC", &counters(&still), &udp_only(9, 9 * udp_wire(10, false), 0, 0))?;
+        second.finish();
+        Ok(())
+    })();
+    write_file("/proc/sys/kernel/pid_max", old_max.trim())?;
+    result
+}

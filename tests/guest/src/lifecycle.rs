@@ -1,0 +1,134 @@
+//! Loading, unloading and limits under load.
+
+use crate::child::{Child, Ctl};
+use crate::netatop::*;
+use crate::sys::*;
+use netatop_logic::abi;
+use std::net::UdpSocket;
+use std::time::Duration;
+
+/// The module's reference count from /proc/modules.
+fn refcount() -> Option<u64> {
+    let m = std::fs::read_to_string("/proc/modules").ok()?;
+    m.lines().find(|l| l.starts_with("netatop "))?.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// A caller blocked in GETCNT_EXIT holds the module: rmmod is refused
+/// (EBUSY, nothing freed under it) until the caller is gone.
+pub fn unload_refused_while_a_caller_is_blocked() -> Check {
+    drain_exits()?;
+    let before = refcount().ok_or("module not loaded")?;
+    let mut waiter = Child::spawn("blocked-taker", |ctl: &mut Ctl| {
+        let s = control_socket().expect("socket");
+        ctl.report("calling");
+        let mut npt = netatop_logic::abi::NetPerTask::default();
+        let r = netatop_get(&s, abi::NETATOP_GETCNT_EXIT, &mut npt, 96);
+        ctl.report(&format!("{r:?}"));
+    });
+    waiter.read();
+    std::thread::sleep(Duration::from_millis(500));
+    let during = refcount().ok_or("module not loaded")?;
+    if during != before + 1 {
+        return Err(format!("refcount {before} -> {during} with a blocked caller, expected +1"));
+    }
+    if unload_module().is_ok() {
+        return Err("rmmod succeeded under a blocked caller".into());
+    }
+    // SAFETY: Killing our own child.
+    unsafe { libc::kill(waiter.pid, libc::SIGKILL) };
+    drop(waiter);
+    std::thread::sleep(Duration::from_millis(200));
+    let after = refcount().ok_or("module not loaded")?;
+    if after != before {
+        return Err(format!("refcount {after} after the caller died, expected {before}"));
+    }
+    unload_module()?;
+    load_module("")
+}
+
+/// Unloading and loading while packets flow in both directions on two
+/// threads of a busy sender.
+pub fn unload_while_traffic_flows() -> Check {
+    let sender = Child::spawn("udp-flood", |ctl: &mut Ctl| {
+        let rx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let to = rx.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            while rx.recv(&mut buf).is_ok() {}
+        });
+        let tx = UdpSocket::bind("[::1]:0").expect("bind");
+        let to6 = UdpSocket::bind("[::1]:0").expect("bind");
+        let to6a = to6.local_addr().expect("addr");
+        ctl.report("flooding");
+        loop {
+            let _ = tx.send_to(&[0x68; 1000], to6a);
+            let _ = rx_send(&to);
+        }
+    });
+    let mut sender = sender;
+    sender.read();
+    for i in 0..10 {
+        unload_module().map_err(|e| format!("round {i}: {e}"))?;
+        std::thread::sleep(Duration::from_millis(50));
+        load_module("").map_err(|e| format!("round {i}: {e}"))?;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(sender);
+    let v = proc_values()?;
+    if v["udpsndpacks:"] == 0 {
+        return Err("no traffic seen after the last load".into());
+    }
+    Ok(())
+}
+
+fn rx_send(to: &std::net::SocketAddr) -> std::io::Result<usize> {
+    UdpSocket::bind("127.0.0.1:0")?.send_to(&[0x69; 100], to)
+}
+
+/// With tiny limits a socket storm overflows the tables; the system stays
+/// healthy and the counts of sockets known before stay exact.
+pub fn tiny_limits_overflow_but_known_sockets_stay_exact() -> Check {
+    unload_module()?;
+    load_module("sockmem=4096 taskmem=2048")?;
+    let result = (|| -> Check {
+        let sink = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let to = sink.local_addr().map_err(|e| e.to_string())?;
+        let mut known = Child::spawn("known-sender", move |ctl: &mut Ctl| {
+            let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+            s.send_to(&[0x6a; 100], to).expect("send");
+            ctl.report("first");
+            ctl.wait();
+            for _ in 0..20 {
+                s.send_to(&[0x6a; 100], to).expect("send");
+            }
+            ctl.report("more");
+            ctl.wait();
+        });
+        known.read();
+        let before = proc_values()?;
+        // The storm: 300 sockets in 30 processes.
+        for _ in 0..30 {
+            let c = Child::spawn("storm", move |_: &mut Ctl| {
+                for _ in 0..10 {
+                    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+                    s.send_to(&[0x6b; 10], to).expect("send");
+                }
+            });
+            c.finish();
+        }
+        let after = proc_values()?;
+        let ovf = |v: &std::collections::HashMap<String, u64>, k: &str| v.get(k).copied().unwrap_or(0);
+        if ovf(&after, "#sockinfo:overflow") == ovf(&before, "#sockinfo:overflow") {
+            return Err(format!("socket overflow did not rise: {}", ovf(&after, "#sockinfo:overflow")));
+        }
+        known.go();
+        known.read();
+        let p = process(known.pid)?;
+        expect_eq("known sender", &counters(&p), &udp_only(21, 21 * udp_wire(100, false), 0, 0))?;
+        known.finish();
+        Ok(())
+    })();
+    unload_module()?;
+    load_module("")?;
+    result
+}
