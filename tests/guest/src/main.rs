@@ -6,6 +6,7 @@
 //!        netatop-guest-test --list
 
 mod accounting;
+mod atop;
 mod badinput;
 mod child;
 mod exits;

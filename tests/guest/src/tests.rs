@@ -41,6 +41,7 @@ pub fn all() -> Vec<Test> {
         ("commands_outside_the_range_are_not_netatops", b::commands_outside_the_range_are_not_netatops),
         ("every_command_needs_cap_net_admin", b::every_command_needs_cap_net_admin),
         ("receive_only_socket_becomes_unident_after_60_seconds", a::receive_only_socket_becomes_unident),
+        ("atop_shows_exact_process_and_thread_counters", crate::atop::atop_shows_exact_process_and_thread_counters),
         ("unload_refused_while_a_caller_is_blocked", l::unload_refused_while_a_caller_is_blocked),
         ("unload_while_traffic_flows", l::unload_while_traffic_flows),
         ("tiny_limits_overflow_but_known_sockets_stay_exact", l::tiny_limits_overflow_but_known_sockets_stay_exact),

@@ -1,7 +1,9 @@
 //! netatop-traffic: generates known TCP and UDP traffic inside the test VM.
 //!
-//!   netatop-traffic udp HOST COUNT SIZE   COUNT datagrams of SIZE bytes from
-//!                                         one local socket to another
+//!   netatop-traffic udp HOST COUNT SIZE [HOLD]
+//!                                         COUNT datagrams of SIZE bytes from
+//!                                         one local socket to another, then
+//!                                         stay alive HOLD seconds
 //!   netatop-traffic tcp HOST BYTES        one TCP connection carrying BYTES
 //!
 //! HOST is a local address such as 127.0.0.1 or ::1.
@@ -12,7 +14,7 @@ use std::process::exit;
 use std::thread;
 
 fn usage() -> ! {
-    eprintln!("usage: netatop-traffic udp HOST COUNT SIZE | tcp HOST BYTES");
+    eprintln!("usage: netatop-traffic udp HOST COUNT SIZE [HOLD] | tcp HOST BYTES");
     exit(2);
 }
 
@@ -67,7 +69,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let host: IpAddr = arg(&args, 1);
     let r = match args.first().map(String::as_str) {
-        Some("udp") => udp(host, arg(&args, 2), arg(&args, 3)),
+        Some("udp") => udp(host, arg(&args, 2), arg(&args, 3)).map(|()| {
+            let hold: u64 = args.get(4).and_then(|h| h.parse().ok()).unwrap_or(0);
+            thread::sleep(std::time::Duration::from_secs(hold));
+        }),
         Some("tcp") => tcp(host, arg(&args, 2)),
         _ => usage(),
     };

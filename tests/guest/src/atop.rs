@@ -1,0 +1,107 @@
+//! The real client: Debian's atop 2.8.1 (`-K` makes it use netatop) shows
+//! the exact counters of a known traffic generator, per process and per
+//! thread, in its parseable output.
+
+use crate::child::{Child, Ctl};
+use crate::netatop::*;
+use crate::sys::Check;
+use std::net::UdpSocket;
+use std::process::Command;
+
+/// One PRN line: pid, tgid, is-process, and the eight counters.
+struct Prn {
+    pid: i32,
+    tgid: i32,
+    is_process: bool,
+    counters: [u64; 8],
+}
+
+/// Parses atop's PRN lines: `PRN host epoch date time interval pid (name)
+/// state y tcpsnd tcpsndbytes tcprcv tcprcvbytes udpsnd udpsndbytes udprcv
+/// udprcvbytes rawsnd rawrcv tgid isproc`.
+fn parse_prn(out: &str) -> Result<Vec<Prn>, String> {
+    let mut lines = Vec::new();
+    for l in out.lines().filter(|l| l.starts_with("PRN ")) {
+        let pid = l.split_whitespace().nth(6).and_then(|p| p.parse().ok()).ok_or(l.to_string())?;
+        let rest: Vec<&str> = l[l.rfind(')').ok_or(l.to_string())? + 1..].split_whitespace().collect();
+        if rest.len() != 14 || rest[1] != "y" {
+            return Err(format!("unexpected PRN line (netatop inactive?): {l}"));
+        }
+        let num = |i: usize| rest[i].parse::<u64>().map_err(|_| l.to_string());
+        let mut counters = [0; 8];
+        for (i, c) in counters.iter_mut().enumerate() {
+            *c = num(2 + i)?;
+        }
+        lines.push(Prn { pid, tgid: num(12)? as i32, is_process: rest[13] == "y", counters });
+    }
+    Ok(lines)
+}
+
+fn sum(lines: &[Prn], pick: impl Fn(&Prn) -> bool) -> [u64; 8] {
+    let mut total = [0; 8];
+    for l in lines.iter().filter(|l| pick(l)) {
+        for (t, c) in total.iter_mut().zip(l.counters) {
+            *t += c;
+        }
+    }
+    total
+}
+
+pub fn atop_shows_exact_process_and_thread_counters() -> Check {
+    const SENDS: [u64; 2] = [333, 444];
+    const SIZE: usize = 100;
+    let mut target = Child::spawn("atop-target", |ctl: &mut Ctl| {
+        let sink = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let to = sink.local_addr().expect("addr");
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let mut tids = Vec::new();
+        let mut handles = Vec::new();
+        for n in SENDS {
+            let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+            let rx = rx.clone();
+            handles.push(std::thread::spawn(move || {
+                let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+                for _ in 0..n {
+                    s.send_to(&[0x6c; SIZE], to).expect("send");
+                }
+                tid_tx.send(gettid()).expect("tid");
+                // Stay alive until the parent is done with atop.
+                let _ = rx.lock().map(|r| r.recv());
+            }));
+            tids.push(tid_rx.recv().expect("tid").to_string());
+        }
+        ctl.report(&tids.join(" "));
+        ctl.wait();
+        drop(tx);
+        for h in handles {
+            let _ = h.join();
+        }
+    });
+    let tids: Vec<i32> = target.read().split_whitespace().filter_map(|t| t.parse().ok()).collect();
+    if tids.len() != 2 {
+        return Err("the target's threads did not start".into());
+    }
+    let out = Command::new("/usr/bin/atop")
+        .args(["-K", "-y", "-P", "PRN", "1", "3"])
+        .output()
+        .map_err(|e| format!("atop: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines = parse_prn(&text)?;
+    let total: u64 = SENDS.iter().sum();
+    let w = udp_wire(SIZE as u64, false);
+    let process = sum(&lines, |l| l.pid == target.pid && l.is_process);
+    let want = [0, 0, 0, 0, total, total * w, 0, 0];
+    if process != want {
+        return Err(format!("atop's process line sums {process:?}, expected {want:?}\n{text}"));
+    }
+    for (tid, n) in tids.iter().zip(SENDS) {
+        let thread = sum(&lines, |l| l.pid == *tid && !l.is_process && l.tgid == target.pid);
+        let want = [0, 0, 0, 0, n, n * w, 0, 0];
+        if thread != want {
+            return Err(format!("atop's lines of thread {tid} sum {thread:?}, expected {want:?}\n{text}"));
+        }
+    }
+    target.finish();
+    Ok(())
+}
