@@ -14,14 +14,23 @@ use kernel::types::ForeignOwnable;
 
 /// The body of a kernel thread.
 pub(crate) trait ThreadMain: Send + Sync + 'static {
-    /// Runs in the new thread; must return once [`should_stop`] is true.
-    fn run(&self);
+    /// Runs in the new thread; must return once `me.should_stop()` is true.
+    fn run(&self, me: &Running);
 }
 
-/// Whether the thread calling this has been asked to stop.
-pub(crate) fn should_stop() -> bool {
-    // SAFETY: Only called from threads started by `KThread`.
-    unsafe { bindings::kthread_should_stop() }
+/// The running kernel thread, handed to [`ThreadMain::run`].
+///
+/// # Invariants
+///
+/// Only exists on the stack of a thread started by [`KThread`].
+pub(crate) struct Running(PhantomData<*const ()>);
+
+impl Running {
+    /// Whether the thread has been asked to stop.
+    pub(crate) fn should_stop(&self) -> bool {
+        // SAFETY: By the type invariant the current task is a kthread.
+        unsafe { bindings::kthread_should_stop() }
+    }
 }
 
 /// Sleeps for `msecs`, or until woken (`KThread` drop wakes it), or until
@@ -104,6 +113,7 @@ impl<T: ThreadMain> Drop for KThread<T> {
 unsafe extern "C" fn thread_fn<T: ThreadMain>(data: *mut c_void) -> c_int {
     // SAFETY: See the function's safety requirements.
     let main = unsafe { Arc::<T>::borrow(data) };
-    main.run();
+    // INVARIANT: This is a thread started by `KThread::run`.
+    main.run(&Running(PhantomData));
     0
 }

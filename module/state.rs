@@ -283,8 +283,8 @@ impl proc_entry::Show for State {
 }
 
 impl ThreadMain for State {
-    fn run(&self) {
-        while !kthread::should_stop() {
+    fn run(&self, me: &kthread::Running) {
+        while !me.should_stop() {
             self.collect_garbage(false);
             kthread::sleep_interruptible((GC_INTERVAL_SECS * 1000) as u32);
         }

@@ -22,9 +22,11 @@ log() { printf '\033[1m[%s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # The kernel build directory for the current config fragment and source,
-# written by setup.sh.
+# written by setup.sh: the test kernel, or with NETATOP_KERNEL=bench the
+# benchmark kernel.
 kernel_build_dir() {
 	local f="$NETATOP_CACHE/kernel-current"
+	[ "${NETATOP_KERNEL:-test}" = bench ] && f="$NETATOP_CACHE/kernel-bench"
 	[ -f "$f" ] || die "no test kernel yet: run scripts/setup.sh first"
 	cat "$f"
 }

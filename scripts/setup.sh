@@ -7,6 +7,10 @@
 #   4. a test kernel built from kernel/netatop-test.config, cached under
 #      $NETATOP_CACHE/build keyed by kernel version and configuration.
 # A second run finds everything in place and does nothing expensive.
+#
+#   scripts/setup.sh           the above
+#   scripts/setup.sh --bench   also a benchmark kernel: the same without the
+#                              debugging options (kernel/netatop-bench.config)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -120,18 +124,25 @@ fetch_kernel_source() {
 	echo "$srcroot/$pkg"
 }
 
+# Builds a kernel from tinyconfig plus the fragments given, unless a
+# build for the same source and fragments is cached, and writes its path
+# to $NETATOP_CACHE/$pointer.
 build_kernel() {
-	local src=$1
-	local frag="$NETATOP_TOP/kernel/netatop-test.config"
-	local kver key out
+	local src=$1 pointer=$2
+	shift 2
+	local kver key out frag
 	kver=$(make -s -C "$src" kernelversion)
-	key=$(cat "$frag" "$src/.netatop-extracted" | sha256sum | cut -c1-12)
+	key=$(cat "$@" "$src/.netatop-extracted" | sha256sum | cut -c1-12)
 	out="$NETATOP_CACHE/build/linux-$kver-$key"
 	if [ -f "$out/.netatop-built" ]; then
-		log "test kernel: $out present"
+		log "kernel ($pointer): $out present"
 	else
-		log "test kernel: building $kver ($out)"
+		log "kernel ($pointer): building $kver in $out"
+		rm -rf "$out"
 		mkdir -p "$out"
+		# The effective fragment: later fragments override earlier ones.
+		frag="$out/netatop.config"
+		effective_fragment "$@" >"$frag"
 		local mk=(make -s -C "$src" O="$out" "${KMAKE_VARS[@]}")
 		"${mk[@]}" tinyconfig >/dev/null
 		"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$frag" >/dev/null
@@ -142,7 +153,14 @@ build_kernel() {
 		"${mk[@]}" -j"$(nproc)" modules
 		touch "$out/.netatop-built"
 	fi
-	echo "$out" >"$NETATOP_CACHE/kernel-current"
+	echo "$out" >"$NETATOP_CACHE/$pointer"
+}
+
+# The CONFIG_ lines of the given fragments, the last setting of each
+# option winning.
+effective_fragment() {
+	grep -h '^CONFIG_' "$@" | awk -F= '{ v[$1] = $0; if (!($1 in seen)) { seen[$1] = 1; order[n++] = $1 } }
+		END { for (i = 0; i < n; i++) print v[order[i]] }'
 }
 
 # Every option the fragment sets must survive olddefconfig: a silently
@@ -159,11 +177,23 @@ check_config() {
 	[ $bad -eq 0 ] || die "the test kernel config lost options of $frag (see above)"
 }
 
+bench=0
+case "${1:-}" in
+--bench) bench=1 ;;
+"") ;;
+*) die "usage: scripts/setup.sh [--bench]" ;;
+esac
+
 mkdir -p "$NETATOP_CACHE"
 time_phase packages install_packages
 time_phase bindgen install_bindgen
 SRC=
 fetch_source_phase() { SRC=$(fetch_kernel_source); }
 time_phase kernel-source fetch_source_phase
-time_phase kernel-build build_kernel "$SRC"
-log "setup complete: kernel build in $(cat "$NETATOP_CACHE/kernel-current")"
+test_frag="$NETATOP_TOP/kernel/netatop-test.config"
+time_phase kernel-build build_kernel "$SRC" kernel-current "$test_frag"
+if [ $bench -eq 1 ]; then
+	time_phase bench-kernel-build build_kernel "$SRC" kernel-bench \
+		"$test_frag" "$NETATOP_TOP/kernel/netatop-bench.config"
+fi
+log "setup complete: test kernel in $(cat "$NETATOP_CACHE/kernel-current")"

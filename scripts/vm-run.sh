@@ -11,6 +11,11 @@
 #   -t, --timeout SECONDS    kill the VM after this long (default 600)
 #   -k, --keep DIR           keep the console log, kernel log and output in DIR
 #       --no-build           use the module and guest programs as built
+#   -m, --module FILE        the netatop.ko to put in the guest (default: the
+#                            one built in the top directory)
+#
+# With NETATOP_KERNEL=bench the benchmark kernel (scripts/setup.sh --bench)
+# boots instead of the test kernel.
 #
 # In the guest: netatop.ko is /lib/modules/netatop.ko (not loaded), the
 # project's programs are in /opt/netatop/bin (on PATH), atop is /usr/bin/atop,
@@ -27,12 +32,14 @@ files=()
 timeout=600
 keep=
 build=1
+module="$NETATOP_TOP/netatop.ko"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-f|--file) files+=("$2"); shift 2 ;;
 	-t|--timeout) timeout=$2; shift 2 ;;
 	-k|--keep) keep=$2; shift 2 ;;
 	--no-build) build=0; shift ;;
+	-m|--module) module=$2; shift 2 ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	--) shift; break ;;
 	-*) die "unknown option $1 (see --help)" ;;
@@ -57,7 +64,7 @@ ln -s ../run "$root/var/run"
 cp /bin/busybox "$root/bin/busybox"
 cp "$NETATOP_TOP/vm/init" "$root/init"
 chmod 755 "$root/init"
-cp "$NETATOP_TOP/netatop.ko" "$root/lib/modules/netatop.ko"
+cp "$module" "$root/lib/modules/netatop.ko"
 for f in "$NETATOP_TOP"/target/guest/x86_64-unknown-linux-gnu/release/*; do
 	[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$root/opt/netatop/bin/"
 done

@@ -9,20 +9,26 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
+/// Reads until `want` bytes came or the peer closed; returns the count.
+fn read_up_to(c: &mut TcpStream, want: usize) -> usize {
+    let mut buf = vec![0u8; 65536];
+    let mut got = 0;
+    while got < want {
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    got
+}
+
 fn tcp_pair(listen: &str, up: usize, down: usize) -> Result<(Child, Child), String> {
     let listen: SocketAddr = listen.parse().unwrap();
     let mut server = Child::spawn("tcp-server", move |ctl: &mut Ctl| {
         let l = TcpListener::bind(listen).expect("listen");
         ctl.report(&l.local_addr().expect("addr").port().to_string());
         let (mut c, _) = l.accept().expect("accept");
-        let mut buf = vec![0u8; 65536];
-        let mut got = 0;
-        while got < up {
-            match c.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => got += n,
-            }
-        }
+        let got = read_up_to(&mut c, up);
         c.write_all(&vec![0x71; down]).expect("write");
         drop(c);
         ctl.report(&format!("done {got}"));
@@ -34,14 +40,7 @@ fn tcp_pair(listen: &str, up: usize, down: usize) -> Result<(Child, Child), Stri
     let client = Child::spawn("tcp-client", move |ctl: &mut Ctl| {
         let mut c = TcpStream::connect(to).expect("connect");
         c.write_all(&vec![0x72; up]).expect("write");
-        let mut buf = vec![0u8; 65536];
-        let mut got = 0;
-        while got < down {
-            match c.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => got += n,
-            }
-        }
+        let got = read_up_to(&mut c, down);
         drop(c);
         ctl.report(&format!("done {got}"));
         ctl.wait();

@@ -14,6 +14,7 @@ pub fn all() -> Vec<Test> {
     vec![
         ("probe_without_module_is_enoprotoopt", probe_without_module_is_enoprotoopt),
         ("module_loads_and_creates_proc_netatop", module_loads_and_creates_proc_netatop),
+        ("kunit_suites_of_the_module_pass", kunit_suites_pass),
         ("proc_netatop_has_the_original_layout", proc_netatop_has_the_original_layout),
         ("proc_counts_udp_v4_and_v6_loopback_packets_exactly", proc_counts_udp_loopback_exactly),
         ("probe_as_root_succeeds", probe_as_root_succeeds),
@@ -74,6 +75,27 @@ fn module_loads_and_creates_proc_netatop() -> Check {
         return Err("netatop not in /proc/modules after insmod".into());
     }
     std::fs::metadata("/proc/netatop").map_err(|e| format!("/proc/netatop: {e}"))?;
+    Ok(())
+}
+
+/// The module's KUnit suites ran when it was loaded; their KTAP summary
+/// is in the kernel log.
+fn kunit_suites_pass() -> Check {
+    let log = sh("dmesg")?;
+    let mut found = 0;
+    for line in log.lines() {
+        if let Some(rest) = line.split("# netatop_").nth(1) {
+            if rest.contains("pass:") {
+                found += 1;
+                if !rest.contains("fail:0") {
+                    return Err(format!("KUnit: {line}"));
+                }
+            }
+        }
+    }
+    if found == 0 {
+        return Err("no netatop KUnit summary in the kernel log".into());
+    }
     Ok(())
 }
 
