@@ -28,8 +28,7 @@ module:
 	$(KMAKE) modules
 
 daemon:
-	@if [ -f daemon/Cargo.toml ]; then \
-		$(CARGO) build --release --locked -p netatopd; fi
+	$(CARGO) build --release --locked -p netatopd
 
 clean:
 	$(KMAKE) clean

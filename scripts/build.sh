@@ -12,4 +12,4 @@ make -s daemon
 # the host build's cache stays valid.
 RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --release --locked \
 	--target x86_64-unknown-linux-gnu --target-dir target/guest \
-	-p netatop-guest-tests
+	-p netatop-guest-tests -p netatopd

@@ -30,6 +30,13 @@ cargo test --workspace --locked 2>&1 | tee "$logs/host-tests.log" |
 grep -q '^test result: FAILED' "$logs/host-tests.log" &&
 	! grep -q '^FAIL ' "$results" && echo "FAIL host::cargo_test" >>"$results"
 grep -q '^test result:' "$logs/host-tests.log" || echo "FAIL host::cargo_test_build" >>"$results"
+# The man pages must lint clean (warnings and errors; style notes aside).
+if mandoc -T lint -W warning man/*.[0-9] >"$logs/mandoc.log" 2>&1; then
+	echo "PASS host::man_pages_pass_mandoc_lint" >>"$results"
+else
+	echo "FAIL host::man_pages_pass_mandoc_lint" >>"$results"
+	cat "$logs/mandoc.log"
+fi
 log "host tests took $((SECONDS - t1)) s"
 
 # --- guest tests, one VM boot ---

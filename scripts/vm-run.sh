@@ -68,7 +68,6 @@ cp "$module" "$root/lib/modules/netatop.ko"
 for f in "$NETATOP_TOP"/target/guest/x86_64-unknown-linux-gnu/release/*; do
 	[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$root/opt/netatop/bin/"
 done
-cp "$NETATOP_TOP/target/release/netatopd" "$root/opt/netatop/bin/" 2>/dev/null || true
 # Debian's atop and iproute2's ip (network namespaces, veth), with the
 # shared libraries they need.
 for bin in /usr/bin/atop /usr/sbin/ip; do

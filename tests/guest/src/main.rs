@@ -9,6 +9,7 @@ mod accounting;
 mod atop;
 mod badinput;
 mod child;
+mod daemon;
 mod exits;
 mod lifecycle;
 mod netatop;

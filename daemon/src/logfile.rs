@@ -1,0 +1,217 @@
+//! The log of exited processes that atop reads (`include/netatopd.h`).
+//!
+//! The file starts with a `struct naheader`, mapped shared so readers see
+//! `curseq` change; each record is one length byte followed by that many
+//! bytes of a zlib stream (what zlib's `compress()` makes) of one
+//! `struct netpertask`. A record is appended with a single `write()` and
+//! counted in `curseq` only once it is whole.
+
+use flate2::write::ZlibEncoder;
+use flate2::Compression;
+use netatop_logic::abi::{NetPerTask, NETPERTASK_SIZE};
+use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::num::NonZeroUsize;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
+
+/// `MYMAGIC`.
+pub const MAGIC: u32 = 0xfeed_b0b0;
+/// `sizeof(struct naheader)`.
+pub const HEADER_LEN: usize = 16;
+
+/// The bytes of a fresh `struct naheader` (`curseq` zero) for daemon
+/// `pid`, in the machine's byte order.
+pub fn header_bytes(pid: i32) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[0..4].copy_from_slice(&MAGIC.to_ne_bytes());
+    h[4..8].copy_from_slice(&0u32.to_ne_bytes());
+    h[8..10].copy_from_slice(&(HEADER_LEN as u16).to_ne_bytes());
+    h[10..12].copy_from_slice(&(NETPERTASK_SIZE as u16).to_ne_bytes());
+    h[12..16].copy_from_slice(&pid.to_ne_bytes());
+    h
+}
+
+/// One record: the length byte and the zlib stream of `npt`.
+pub fn encode_record(npt: &NetPerTask) -> io::Result<Vec<u8>> {
+    let mut z = ZlibEncoder::new(Vec::with_capacity(128), Compression::default());
+    z.write_all(&npt.to_bytes())?;
+    let stream = z.finish()?;
+    let len = u8::try_from(stream.len())
+        .map_err(|_| io::Error::other(format!("compressed record of {} bytes", stream.len())))?;
+    let mut rec = Vec::with_capacity(1 + stream.len());
+    rec.push(len);
+    rec.extend_from_slice(&stream);
+    Ok(rec)
+}
+
+/// An open log file with its header mapped.
+///
+/// # Invariants
+///
+/// `header` maps the first `HEADER_LEN` bytes of `file` shared and
+/// writable for as long as this value lives.
+pub struct LogFile {
+    path: PathBuf,
+    file: File,
+    header: NonNull<libc::c_void>,
+    /// Records written and counted in `curseq`.
+    records: u32,
+    /// Size of the file: header and whole records.
+    size: u64,
+}
+
+impl LogFile {
+    /// Creates (or truncates) the log at `path` with a fresh header.
+    pub fn create(path: &Path, pid: i32) -> io::Result<LogFile> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(path)?;
+        (&file).write_all(&header_bytes(pid))?;
+        // SAFETY: Mapping the first bytes of a file we own; the mapping is
+        // only used through `header` while `file` is open.
+        let header = unsafe {
+            mmap(
+                None,
+                NonZeroUsize::new(HEADER_LEN).unwrap(),
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+                &file,
+                0,
+            )
+        }?;
+        Ok(LogFile { path: path.to_path_buf(), file, header, records: 0, size: HEADER_LEN as u64 })
+    }
+
+    /// Records in the file.
+    pub fn records(&self) -> u32 {
+        self.records
+    }
+
+    /// Whether `path` still names this file (not removed or replaced).
+    pub fn is_current(&self) -> bool {
+        match (std::fs::metadata(&self.path), self.file.metadata()) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+
+    /// Appends one record with a single write; on a short or failed write
+    /// the file is cut back, so it only ever holds whole records.
+    pub fn append(&mut self, record: &[u8]) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let r = self.file.write_at(record, self.size);
+        match r {
+            Ok(n) if n == record.len() => {
+                self.size += n as u64;
+                self.records += 1;
+                self.set_curseq(self.records);
+                Ok(())
+            }
+            other => {
+                let _ = self.file.set_len(self.size);
+                Err(match other {
+                    Ok(n) => io::Error::new(io::ErrorKind::WriteZero, format!("wrote {n} of {} bytes", record.len())),
+                    Err(e) => e,
+                })
+            }
+        }
+    }
+
+    fn set_curseq(&mut self, n: u32) {
+        // SAFETY: By the type invariant `header` maps at least HEADER_LEN
+        // writable bytes; `curseq` is the aligned u32 at offset 4. Readers
+        // map the same page and read it as a plain u32.
+        unsafe { self.header.as_ptr().cast::<u32>().add(1).write_volatile(n) };
+    }
+}
+
+impl Drop for LogFile {
+    fn drop(&mut self) {
+        // SAFETY: `header` was mapped in `create` with this length and is
+        // not used after this.
+        let _ = unsafe { munmap(self.header, HEADER_LEN) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::read::ZlibDecoder;
+    use netatop_logic::abi::TaskCount;
+    use std::io::Read;
+
+    fn sample() -> NetPerTask {
+        let mut n = NetPerTask {
+            id: 4321,
+            btime: 1_764_000_123,
+            tc: TaskCount::from_array([1, 200, 3, 400, 5, 600, 7, 800]),
+            ..Default::default()
+        };
+        n.set_command(b"curl");
+        n
+    }
+
+    #[test]
+    fn header_is_the_c_struct() {
+        let h = header_bytes(77);
+        assert_eq!(&h[0..4], &0xfeedb0b0u32.to_ne_bytes());
+        assert_eq!(&h[4..8], &[0, 0, 0, 0]);
+        assert_eq!(&h[8..10], &16u16.to_ne_bytes());
+        assert_eq!(&h[10..12], &96u16.to_ne_bytes());
+        assert_eq!(&h[12..16], &77i32.to_ne_bytes());
+    }
+
+    #[test]
+    fn record_is_a_length_byte_and_a_zlib_stream_of_the_struct() {
+        let rec = encode_record(&sample()).unwrap();
+        assert_eq!(rec[0] as usize, rec.len() - 1);
+        // A zlib header (deflate, 32K window) as compress() writes it.
+        assert_eq!(rec[1] & 0x0f, 8);
+        assert_eq!((u16::from(rec[1]) << 8 | u16::from(rec[2])) % 31, 0);
+        let mut out = Vec::new();
+        ZlibDecoder::new(&rec[1..]).read_to_end(&mut out).unwrap();
+        assert_eq!(out, sample().to_bytes());
+    }
+
+    #[test]
+    fn worst_case_record_fits_the_length_byte() {
+        let mut n = NetPerTask { id: -1, btime: u64::MAX as _, ..Default::default() };
+        n.tc = TaskCount::from_array([u64::MAX - 1, 0x0123_4567_89ab_cdef, 3, 0xfedc_ba98_7654_3210, 5, 6, 7, 8]);
+        n.set_command(b"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6\xf5\xf4\xf3\xf2\xf1");
+        let rec = encode_record(&n).unwrap();
+        assert!(rec.len() <= 256);
+    }
+
+    #[test]
+    fn appending_counts_whole_records_in_the_mapped_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("netatop.log");
+        let mut log = LogFile::create(&path, 99).unwrap();
+        let rec = encode_record(&sample()).unwrap();
+        log.append(&rec).unwrap();
+        log.append(&rec).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[4..8], &2u32.to_ne_bytes(), "curseq");
+        assert_eq!(bytes.len(), HEADER_LEN + 2 * rec.len());
+        assert_eq!(&bytes[HEADER_LEN..HEADER_LEN + rec.len()], &rec[..]);
+        assert!(log.is_current());
+    }
+
+    #[test]
+    fn a_removed_or_replaced_file_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("netatop.log");
+        let log = LogFile::create(&path, 1).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert!(!log.is_current());
+        std::fs::write(&path, b"someone else's").unwrap();
+        assert!(!log.is_current());
+    }
+}

@@ -1,0 +1,285 @@
+//! netatopd and its log, with a reader that subscribes as atop does.
+
+use crate::child::{Child, Ctl};
+use crate::netatop::*;
+use crate::sys::*;
+use netatop_logic::abi::{self, NetPerTask};
+use std::io::Read;
+use std::net::UdpSocket;
+use std::time::Duration;
+
+const LOG: &str = "/run/netatop.log";
+const SEMAKEY: libc::key_t = 1541961;
+
+fn sem_id() -> Result<i32, String> {
+    // SAFETY: Looking up the semaphore set of SEMAKEY.
+    let id = unsafe { libc::semget(SEMAKEY, 0, 0) };
+    if id < 0 {
+        Err(format!("no netatopd semaphores: {}", std::io::Error::last_os_error()))
+    } else {
+        Ok(id)
+    }
+}
+
+fn sem_val(n: i32) -> Result<i32, String> {
+    // SAFETY: GETVAL on an existing set.
+    Ok(unsafe { libc::semctl(sem_id()?, n, libc::GETVAL) })
+}
+
+/// A reader subscribed like atop: semaphore 1 decremented with SEM_UNDO.
+/// Runs in a child so the subscription ends with it.
+struct Reader {
+    child: Child,
+}
+
+impl Reader {
+    fn subscribe() -> Result<Reader, String> {
+        let mut child = Child::spawn("log-reader", |ctl: &mut Ctl| {
+            let id = sem_id().expect("semaphores");
+            let mut op = libc::sembuf { sem_num: 1, sem_op: -1, sem_flg: libc::SEM_UNDO as i16 };
+            // SAFETY: One valid operation on an existing set.
+            let r = unsafe { libc::semop(id, &mut op, 1) };
+            ctl.report(if r == 0 { "subscribed" } else { "failed" });
+            ctl.wait();
+        });
+        match child.read().as_str() {
+            "subscribed" => Ok(Reader { child }),
+            other => Err(format!("subscribing failed: {other}")),
+        }
+    }
+
+    fn leave(self) {
+        self.child.finish();
+    }
+}
+
+/// The log's header fields and records.
+struct Log {
+    magic: u32,
+    curseq: u32,
+    pid: i32,
+    records: Vec<NetPerTask>,
+    inode: u64,
+}
+
+fn read_log(path: &str) -> Result<Log, String> {
+    use std::os::unix::fs::MetadataExt;
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let inode = std::fs::metadata(path).map_err(|e| e.to_string())?.ino();
+    if bytes.len() < 16 {
+        return Err(format!("{path}: {} bytes, no header", bytes.len()));
+    }
+    let u32_at = |o: usize| u32::from_ne_bytes(bytes[o..o + 4].try_into().unwrap());
+    let (hdrlen, ntplen) = (u16::from_ne_bytes([bytes[8], bytes[9]]), u16::from_ne_bytes([bytes[10], bytes[11]]));
+    if (hdrlen, ntplen) != (16, 96) {
+        return Err(format!("header lengths {hdrlen} {ntplen}"));
+    }
+    let mut records = Vec::new();
+    let mut off = 16;
+    while off < bytes.len() {
+        let n = bytes[off] as usize;
+        let stream = bytes.get(off + 1..off + 1 + n).ok_or(format!("truncated record at {off}"))?;
+        let mut out = Vec::new();
+        flate2::read::ZlibDecoder::new(stream).read_to_end(&mut out).map_err(|e| format!("record at {off}: {e}"))?;
+        if out.len() != 96 {
+            return Err(format!("record at {off} inflates to {} bytes", out.len()));
+        }
+        records.push(NetPerTask::from_bytes(&out));
+        off += 1 + n;
+    }
+    Ok(Log { magic: u32_at(0), curseq: u32_at(4), pid: u32_at(12) as i32, records, inode })
+}
+
+/// Starts netatopd (as a daemon) and waits until it has registered.
+fn start_daemon(args: &str) -> Result<(), String> {
+    sh(&format!("netatopd {args}"))?;
+    for _ in 0..50 {
+        if sem_val(0).unwrap_or(0) == 1 && std::fs::metadata(LOG).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err("netatopd did not register".into())
+}
+
+fn daemon_pid() -> Result<i32, String> {
+    Ok(read_log(LOG)?.pid)
+}
+
+fn stop_daemon() -> Check {
+    let pid = daemon_pid()?;
+    // SAFETY: Signalling the daemon.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    for _ in 0..50 {
+        if sem_val(0).unwrap_or(0) == 0 {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err("netatopd did not stop on SIGTERM".into())
+}
+
+/// A process named `name` that sends `count` UDP datagrams of `size`
+/// bytes and exits; its pid once reaped.
+fn exiting_sender(name: &str, count: usize, size: usize) -> Result<i32, String> {
+    let mut c = Child::spawn(name, move |ctl: &mut Ctl| {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        for _ in 0..count {
+            s.send_to(&vec![0x70; size], "127.0.0.1:9").expect("send");
+        }
+        ctl.report("sent");
+    });
+    c.read();
+    let pid = c.pid;
+    c.finish();
+    Ok(pid)
+}
+
+/// What atop does for exited processes: FORCE_GC, then EMPTY_EXIT.
+fn gc_and_empty_exit() -> Check {
+    force_gc()?;
+    let s = control_socket().map_err(|e| e.to_string())?;
+    netatop_cmd(&s, abi::NETATOP_EMPTY_EXIT).map_err(|e| format!("EMPTY_EXIT: {e}"))
+}
+
+pub fn second_daemon_is_refused_with_status_2() -> Check {
+    drain_exits()?;
+    start_daemon("")?;
+    let out = std::process::Command::new("netatopd").output().map_err(|e| e.to_string())?;
+    let msg = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() != Some(2) || !msg.contains("already running") {
+        return Err(format!("second netatopd: {:?} {msg:?}", out.status.code()));
+    }
+    Ok(())
+}
+
+/// With a reader subscribed, every exited process is in the log, with its
+/// exact counters, by the time EMPTY_EXIT returns; twenty rounds in a row.
+pub fn no_exited_process_is_missed() -> Check {
+    let reader = Reader::subscribe()?;
+    let before = read_log(LOG)?;
+    if before.magic != 0xfeed_b0b0 {
+        return Err(format!("magic {:#x}", before.magic));
+    }
+    for round in 0..20 {
+        let size = 50 + round;
+        let pid = exiting_sender("exits-soon", round + 1, size)?;
+        gc_and_empty_exit()?;
+        let log = read_log(LOG)?;
+        let Some(rec) = log.records.iter().find(|r| r.id == pid as i32) else {
+            return Err(format!("round {round}: pid {pid} not in the log after EMPTY_EXIT ({} records)", log.records.len()));
+        };
+        let n = round as u64 + 1;
+        expect_eq(&format!("round {round}"), &counters(rec), &udp_only(n, n * udp_wire(size as u64, false), 0, 0))?;
+        if command(rec) != "exits-soon" || log.curseq as usize != log.records.len() {
+            return Err(format!("round {round}: command {:?}, curseq {} for {} records", command(rec), log.curseq, log.records.len()));
+        }
+    }
+    reader.leave();
+    Ok(())
+}
+
+/// Without readers nothing is written; when the last reader has left, the
+/// next record makes the daemon start a fresh, empty file.
+pub fn log_is_recreated_when_readers_leave() -> Check {
+    let reader = Reader::subscribe()?;
+    exiting_sender("logged", 1, 10)?;
+    gc_and_empty_exit()?;
+    let with_reader = read_log(LOG)?;
+    if with_reader.records.is_empty() {
+        return Err("nothing logged with a reader".into());
+    }
+    reader.leave();
+    // SAFETY: SIGHUP tells the daemon to look at the readers again.
+    unsafe { libc::kill(daemon_pid()?, libc::SIGHUP) };
+    std::thread::sleep(Duration::from_millis(500));
+    exiting_sender("unlogged", 1, 10)?;
+    gc_and_empty_exit()?;
+    let after = read_log(LOG)?;
+    if after.inode == with_reader.inode || !after.records.is_empty() || after.curseq != 0 {
+        return Err(format!(
+            "after the reader left: inode {} (was {}), {} records, curseq {}",
+            after.inode, with_reader.inode, after.records.len(), after.curseq
+        ));
+    }
+    Ok(())
+}
+
+/// kill -9 leaves no registration behind (SEM_UNDO): a new daemon starts.
+pub fn daemon_restarts_after_kill_9() -> Check {
+    let pid = daemon_pid()?;
+    // SAFETY: Killing the daemon.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(300));
+    if sem_val(0)? != 0 {
+        return Err("semaphore 0 still set after kill -9".into());
+    }
+    start_daemon("")?;
+    if daemon_pid()? == pid {
+        return Err("the log still names the killed daemon".into());
+    }
+    Ok(())
+}
+
+/// A daemon started before the module waits for it, then works.
+pub fn daemon_waits_for_the_module() -> Check {
+    stop_daemon()?;
+    unload_module()?;
+    start_daemon("")?;
+    std::thread::sleep(Duration::from_millis(1500));
+    load_module("")?;
+    let reader = Reader::subscribe()?;
+    // The daemon polls once a second while the module is missing.
+    std::thread::sleep(Duration::from_millis(1500));
+    let pid = exiting_sender("after-load", 3, 10)?;
+    gc_and_empty_exit()?;
+    let log = read_log(LOG)?;
+    reader.leave();
+    if !log.records.iter().any(|r| r.id == pid) {
+        return Err("the process that exited after the module came back is not logged".into());
+    }
+    Ok(())
+}
+
+/// On a nearly full file system records are skipped (and that is
+/// reported), and written again once there is room.
+pub fn full_file_system_skips_then_recovers() -> Check {
+    stop_daemon()?;
+    sh("mkdir -p /mnt/small && mount -t tmpfs -o size=512k tmpfs /mnt/small")?;
+    let result = (|| -> Check {
+        let log = "/mnt/small/netatop.log";
+        sh(&format!("netatopd -f --log {log} >/dev/null 2>/tmp/netatopd.err &"))?;
+        std::thread::sleep(Duration::from_millis(500));
+        let reader = Reader::subscribe()?;
+        sh("dd if=/dev/zero of=/mnt/small/filler bs=1k count=500 2>/dev/null")?;
+        let skipped = exiting_sender("no-room", 1, 10)?;
+        gc_and_empty_exit()?;
+        let full = read_log(log)?;
+        if full.records.iter().any(|r| r.id == skipped) {
+            return Err("a record was written with less than 5% free".into());
+        }
+        let err = std::fs::read_to_string("/tmp/netatopd.err").unwrap_or_default();
+        if !err.contains("skipping records") {
+            return Err(format!("no report of the skip: {err:?}"));
+        }
+        std::fs::remove_file("/mnt/small/filler").map_err(|e| e.to_string())?;
+        let written = exiting_sender("room-again", 1, 10)?;
+        gc_and_empty_exit()?;
+        let after = read_log(log)?;
+        reader.leave();
+        if !after.records.iter().any(|r| r.id == written) {
+            return Err("no record written after space came back".into());
+        }
+        let _ = sh("kill $(pidof netatopd)");
+        std::thread::sleep(Duration::from_millis(500));
+        Ok(())
+    })();
+    let _ = sh("umount /mnt/small");
+    start_daemon("")?;
+    result
+}
+
+/// SIGTERM stops the daemon and ends its registration.
+pub fn stops_on_sigterm() -> Check {
+    stop_daemon()
+}
