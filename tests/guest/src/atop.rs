@@ -105,3 +105,41 @@ pub fn atop_shows_exact_process_and_thread_counters() -> Check {
     target.finish();
     Ok(())
 }
+
+/// With netatopd running, atop shows the network counters of a process
+/// that sent known traffic and exited between two samples (atop learns of
+/// the exit from process accounting, then finds the counters in
+/// netatopd's log by pid).
+pub fn atop_shows_exited_process_counters_via_netatopd() -> Check {
+    const COUNT: u64 = 555;
+    const SIZE: usize = 100;
+    std::fs::create_dir_all("/var/cache").map_err(|e| e.to_string())?;
+    crate::sys::sh("pidof netatopd >/dev/null || netatopd")?;
+    let atop = Command::new("/usr/bin/atop")
+        .args(["-K", "-P", "PRN", "2", "3"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("atop: {e}"))?;
+    // Let atop take its first sample, switch accounting on and subscribe.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let mut c = Child::spawn("gone-between", |ctl: &mut Ctl| {
+        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        for _ in 0..COUNT {
+            s.send_to(&[0x6d; SIZE], "127.0.0.1:9").expect("send");
+        }
+        ctl.report("sent");
+    });
+    c.read();
+    let pid = c.pid;
+    c.finish();
+    let out = atop.wait_with_output().map_err(|e| format!("atop: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines = parse_prn(&text)?;
+    let got = sum(&lines, |l| l.pid == pid && l.is_process);
+    let w = udp_wire(SIZE as u64, false);
+    let want = [0, 0, 0, 0, COUNT, COUNT * w, 0, 0];
+    if got != want {
+        return Err(format!("atop's lines for the exited pid {pid} sum {got:?}, expected {want:?}\n{text}"));
+    }
+    Ok(())
+}

@@ -49,6 +49,7 @@ pub fn all() -> Vec<Test> {
         ("netatopd_restarts_after_kill_9", crate::daemon::daemon_restarts_after_kill_9),
         ("netatopd_waits_for_the_module", crate::daemon::daemon_waits_for_the_module),
         ("netatopd_full_file_system_skips_then_recovers", crate::daemon::full_file_system_skips_then_recovers),
+        ("atop_shows_exited_process_counters_via_netatopd", crate::atop::atop_shows_exited_process_counters_via_netatopd),
         ("netatopd_stops_on_sigterm", crate::daemon::stops_on_sigterm),
         ("unload_refused_while_a_caller_is_blocked", l::unload_refused_while_a_caller_is_blocked),
         ("unload_while_traffic_flows", l::unload_while_traffic_flows),
