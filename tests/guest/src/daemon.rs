@@ -283,3 +283,35 @@ pub fn full_file_system_skips_then_recovers() -> Check {
 pub fn stops_on_sigterm() -> Check {
     stop_daemon()
 }
+
+/// A log removed (or replaced) under the daemon is created again, and the
+/// next record lands in the new file.
+pub fn removed_log_is_recreated() -> Check {
+    let reader = Reader::subscribe()?;
+    std::fs::remove_file(LOG).map_err(|e| e.to_string())?;
+    let pid = exiting_sender("after-rm", 2, 10)?;
+    gc_and_empty_exit()?;
+    let log = read_log(LOG);
+    reader.leave();
+    let log = log?;
+    match log.records.as_slice() {
+        [rec] if rec.id == pid => Ok(()),
+        other => Err(format!("{} records in the new log, expected only pid {pid}", other.len())),
+    }
+}
+
+/// Only root may run the daemon: anyone else gets status 1 and a reason.
+pub fn refused_for_non_root() -> Check {
+    in_child(|| {
+        setuid_nobody()?;
+        let out = std::process::Command::new("/opt/netatop/bin/netatopd")
+            .arg("-f")
+            .output()
+            .map_err(|e| e.to_string())?;
+        let msg = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() != Some(1) || !msg.contains("must run as root") {
+            return Err(format!("as nobody: {:?} {msg:?}", out.status.code()));
+        }
+        Ok(())
+    })
+}

@@ -46,6 +46,8 @@ pub fn all() -> Vec<Test> {
         ("netatopd_second_instance_is_refused_with_status_2", crate::daemon::second_daemon_is_refused_with_status_2),
         ("netatopd_no_exited_process_is_missed", crate::daemon::no_exited_process_is_missed),
         ("netatopd_log_is_recreated_when_readers_leave", crate::daemon::log_is_recreated_when_readers_leave),
+        ("netatopd_recreates_a_removed_log", crate::daemon::removed_log_is_recreated),
+        ("netatopd_refuses_to_run_as_non_root", crate::daemon::refused_for_non_root),
         ("netatopd_restarts_after_kill_9", crate::daemon::daemon_restarts_after_kill_9),
         ("netatopd_waits_for_the_module", crate::daemon::daemon_waits_for_the_module),
         ("netatopd_full_file_system_skips_then_recovers", crate::daemon::full_file_system_skips_then_recovers),
