@@ -3,8 +3,10 @@
 # without its debugging options; built on first use, about 5 minutes) and
 # runs netatop-bench, which measures loopback UDP packet rate and TCP
 # throughput over IPv4 and IPv6 without the module, with it, and with it
-# holding 100 000 socket records, and prints the ratios. Arguments are
-# passed to netatop-bench (--udp-packets N, --tcp-bytes N, --rounds N).
+# holding 100 000 socket records, and prints the ratios; then, with
+# netatopd running, netatop-exit-storm: 10 000 short-lived processes,
+# how fast netatopd drains them and how long EMPTY_EXIT waits. Arguments
+# are passed to netatop-bench (--udp-packets N, --tcp-bytes N, --rounds N).
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -21,4 +23,4 @@ cp "$NETATOP_TOP"/include/*.h "$modsrc/include/"
 cp "$NETATOP_TOP"/module/*.rs "$NETATOP_TOP"/module/*.c "$NETATOP_TOP"/module/*.h "$modsrc/module/"
 make -s -C "$modsrc" module KDIR="$KDIR" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc BINDGEN=bindgen
 exec "$NETATOP_TOP/scripts/vm-run.sh" --no-build --module "$modsrc/netatop.ko" --timeout 3000 \
-	-- "netatop-bench $*"
+	-- "netatop-bench $* && insmod /lib/modules/netatop.ko && netatopd && sleep 1 && netatop-exit-storm 10000"
