@@ -58,6 +58,22 @@ else
 fi
 grep -q '^PASS guest::\|^FAIL guest::' "$results" || echo "FAIL guest::no_guest_test_ran" >>"$results"
 
+# Installation: 'make install' into a staging root (with the shared
+# libraries the installed netatopd needs), booted as the guest's root.
+stage=$(mktemp -d)
+make -s install DESTDIR="$stage" KVER="$(cat "$(kernel_build_dir)/include/config/kernel.release")" >/dev/null
+ldd "$stage/usr/sbin/netatopd" | grep -oE '/[^ ]+' | while read -r lib; do
+	mkdir -p "$stage$(dirname "$lib")"
+	cp -L "$lib" "$stage$lib"
+done
+"$NETATOP_TOP/scripts/vm-run.sh" --no-build --timeout 300 --tree "$stage" \
+	--file "$NETATOP_TOP/vm/install-test.sh:/install-test.sh" -- sh /install-test.sh |
+	tee "$logs/install-tests.log"
+rm -rf "$stage"
+sed -n 's/^ok \([^ ]*\).*/PASS install::\1/p; s/^FAIL \([^:]*\):.*/FAIL install::\1/p' \
+	"$logs/install-tests.log" >>"$results"
+grep -q '^ok \|^FAIL ' "$logs/install-tests.log" || echo "FAIL install::no_install_test_ran" >>"$results"
+
 # The splat check must be able to fail: a second boot logs a fake BUG line
 # and vm-run has to report it (status 125).
 "$NETATOP_TOP/scripts/vm-run.sh" --no-build --timeout 300 \

@@ -13,6 +13,8 @@
 #       --no-build           use the module and guest programs as built
 #   -m, --module FILE        the netatop.ko to put in the guest (default: the
 #                            one built in the top directory)
+#       --tree DIR           copy the tree DIR over the guest's root (e.g. a
+#                            'make install DESTDIR=DIR')
 #
 # With NETATOP_KERNEL=bench the benchmark kernel (scripts/setup.sh --bench)
 # boots instead of the test kernel.
@@ -29,6 +31,7 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 files=()
+trees=()
 timeout=600
 keep=
 build=1
@@ -40,6 +43,7 @@ while [ $# -gt 0 ]; do
 	-k|--keep) keep=$2; shift 2 ;;
 	--no-build) build=0; shift ;;
 	-m|--module) module=$2; shift 2 ;;
+	--tree) trees+=("$2"); shift 2 ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	--) shift; break ;;
 	-*) die "unknown option $1 (see --help)" ;;
@@ -86,6 +90,9 @@ for spec in "${files[@]}"; do
 	[ "$dst" != "$spec" ] || dst=$(realpath "$src")
 	mkdir -p "$root$(dirname "$dst")"
 	cp -a "$src" "$root$dst"
+done
+for tree in "${trees[@]}"; do
+	cp -a "$tree"/. "$root"/
 done
 printf '%s\n' "$command_line" >"$root/job"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
