@@ -2,8 +2,8 @@
 
 //! The getsockopt commands of `include/netatop.h`.
 //!
-//! Netfilter calls the handler without a context pointer, so the state is
-//! published in [`INSTANCE`] for as long as the module serves requests.
+//! Netfilter calls the handler without a context pointer; it finds the
+//! state through [`crate::published`].
 
 use crate::abi::{NetPerTask, NETPERTASK_SIZE};
 use crate::account::TaskKind;
@@ -11,38 +11,10 @@ use crate::cred;
 use crate::exits::WaitError;
 use crate::nf_sockopt::GetSockopt;
 use crate::sockopt::{self, Command, Invalid};
-use crate::state::State;
 use crate::task;
 use kernel::ffi::c_int;
 use kernel::prelude::*;
-use kernel::sync::Arc;
 use kernel::uaccess::{UserPtr, UserSlice};
-
-kernel::sync::global_lock! {
-    // SAFETY: Initialised by `Published::new` before first use.
-    unsafe(uninit) static INSTANCE: SpinLock<Option<Arc<State>>> = None;
-}
-
-/// Makes the state reachable from the getsockopt handler for as long as
-/// this value lives.
-pub(crate) struct Published;
-
-impl Published {
-    /// Publishes `state`; called once per module load.
-    pub(crate) fn new(state: Arc<State>) -> Self {
-        // SAFETY: Called once per load, from module init, before the
-        // sockopt handler that uses `INSTANCE` is registered.
-        unsafe { INSTANCE.init() };
-        *INSTANCE.lock() = Some(state);
-        Published
-    }
-}
-
-impl Drop for Published {
-    fn drop(&mut self) {
-        *INSTANCE.lock() = None;
-    }
-}
 
 /// The getsockopt interface.
 pub(crate) struct Control;
@@ -53,7 +25,7 @@ impl GetSockopt for Control {
             return Err(EPERM);
         }
         let cmd = Command::from_raw(cmd).map_err(errno)?;
-        let state = INSTANCE.lock().clone().ok_or_else(enoprotoopt)?;
+        let state = crate::published::current().ok_or_else(enoprotoopt)?;
         match cmd {
             Command::Probe => Ok(()),
             Command::ForceGc => {

@@ -11,7 +11,8 @@
 //!
 //! Files: wrappers over kernel facilities the kernel crate lacks (all the
 //! module's `unsafe` code) are `nf_hook`, `nf_sockopt`, `proc_entry`,
-//! `kthread`, `sync`, `task`, `cred`, `clock`, with their C helpers in
+//! `kthread`, `sync`, `task`, `cred`, `clock`, `random`, `published`, with
+//! their C helpers in
 //! `glue.c` declared in `ffi`. `abi`, `account`, `packet`, `procfs` and
 //! `sockopt` are pure logic, also built and tested on the host (`lib.rs`).
 //! `state`, `table`, `exits`, `stats` and `control` use both.
@@ -33,6 +34,8 @@ mod nf_sockopt;
 #[expect(unreachable_pub)]
 mod packet;
 mod proc_entry;
+mod published;
+mod random;
 #[expect(unreachable_pub)]
 mod procfs;
 #[expect(unreachable_pub)]
@@ -81,7 +84,7 @@ struct NetatopModule {
     _proc: proc_entry::ProcEntry<state::State>,
     _gc: kthread::KThread<state::State>,
     _hooks: nf_hook::Registration<state::State>,
-    _published: control::Published,
+    _published: published::Published,
 }
 
 impl kernel::Module for NetatopModule {
@@ -91,7 +94,7 @@ impl kernel::Module for NetatopModule {
             GFP_KERNEL,
         )?;
         let (socks, sbuckets, tasks, tbuckets) = state.describe();
-        let published = control::Published::new(state.clone());
+        let published = published::Published::new(state.clone());
         let hooks = nf_hook::Registration::new(state.clone(), HOOK_PRIORITY)?;
         let gc = kthread::KThread::run(c"knetatop", state.clone())?;
         let proc = proc_entry::ProcEntry::new(c"netatop", PROC_MODE, state)?;

@@ -24,7 +24,6 @@ use crate::stats::Stats;
 use crate::table::Table;
 use crate::task;
 use kernel::alloc::KVec;
-use kernel::bindings;
 use kernel::prelude::*;
 use kernel::seq_file::SeqFile;
 use kernel::sync::{new_mutex, Mutex};
@@ -56,8 +55,7 @@ pub(crate) struct State {
 
 impl State {
     pub(crate) fn new(sock_bytes: usize, task_bytes: usize) -> impl PinInit<Self, Error> {
-        // SAFETY: `get_random_u64` may be called from any context.
-        let seed = unsafe { bindings::get_random_u64() };
+        let seed = crate::random::random_u64();
         try_pin_init!(State {
             stats: Stats::new(),
             // Two lock classes: the garbage collector nests a task bucket
