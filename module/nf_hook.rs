@@ -11,6 +11,7 @@
 //! packet through a [`Packet`], a bounds-checked read-only view, and cannot
 //! change its fate: every packet is accepted.
 
+use crate::account::Dir;
 use crate::ffi;
 use core::marker::PhantomData;
 use kernel::bindings;
@@ -32,15 +33,6 @@ const NFPROTO_IPV6: u8 = 10;
 pub(crate) enum Family {
     Ipv4,
     Ipv6,
-}
-
-/// Whether a packet is delivered to or sent by a local socket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Direction {
-    /// `NF_INET_LOCAL_IN`.
-    In,
-    /// `NF_INET_LOCAL_OUT`.
-    Out,
 }
 
 /// Sees every local packet; runs in softirq or process context with
@@ -72,12 +64,13 @@ impl Packet<'_> {
         }
     }
 
-    /// Whether the packet arrives or leaves.
-    pub(crate) fn direction(&self) -> Direction {
+    /// Whether the packet arrives (`NF_INET_LOCAL_IN`) or leaves
+    /// (`NF_INET_LOCAL_OUT`).
+    pub(crate) fn direction(&self) -> Dir {
         // SAFETY: `state` is valid by the type invariant.
         match unsafe { ffi::netatop_hook_state_hook(self.state) } {
-            NF_INET_LOCAL_IN => Direction::In,
-            _ => Direction::Out,
+            NF_INET_LOCAL_IN => Dir::In,
+            _ => Dir::Out,
         }
     }
 

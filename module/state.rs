@@ -16,7 +16,7 @@ use crate::account::{
 use crate::clock;
 use crate::exits::ExitList;
 use crate::kthread::{self, ThreadMain};
-use crate::nf_hook::{Direction, Family, Observer, Packet};
+use crate::nf_hook::{Family, Observer, Packet};
 use crate::packet::{self, HeaderSource, Transport};
 use crate::procfs::Snapshot;
 use crate::proc_entry;
@@ -116,11 +116,7 @@ impl State {
             Proto::Tcp => Transport::Tcp,
             Proto::Udp => Transport::Udp,
         };
-        let d = match dir {
-            Dir::In => Direction::In,
-            Dir::Out => Direction::Out,
-        };
-        self.stats.unident(d, t, packets);
+        self.stats.unident(dir, t, packets);
     }
 
     /// Whether the process `o` belongs to still has a record.
@@ -206,20 +202,16 @@ impl HeaderSource for Packet<'_> {
 impl Observer for State {
     fn observe(&self, p: &Packet<'_>) {
         let family = p.family();
-        let direction = p.direction();
+        let dir = p.direction();
         let h = match family {
             Family::Ipv4 => packet::parse_ipv4(p),
             Family::Ipv6 => packet::parse_ipv6(p),
         };
         let segs = p.gso_segs();
-        self.stats.packet(family, direction, h.transport, u64::from(segs));
-        let dir = match direction {
-            Direction::In => Dir::In,
-            Direction::Out => Dir::Out,
-        };
+        self.stats.packet(family, dir, h.transport, u64::from(segs));
         let Some(key) = SockKey::of(&h, dir, p.net_cookie(), family == Family::Ipv6) else {
             // TCP or UDP without ports (a later fragment): nobody to charge.
-            self.stats.unident(direction, h.transport, u64::from(segs));
+            self.stats.unident(dir, h.transport, u64::from(segs));
             return;
         };
         let dev = p.device();
@@ -249,7 +241,7 @@ impl Observer for State {
                     if self.socks.insert(&mut chain, record).is_none() && charge.is_none() {
                         // Neither recorded nor charged.
                         drop(chain);
-                        self.stats.unident(direction, h.transport, amount.packets);
+                        self.stats.unident(dir, h.transport, amount.packets);
                         return;
                     }
                     charge

@@ -2,7 +2,8 @@
 
 //! Module-wide packet counters, exact under concurrency.
 
-use crate::nf_hook::{Direction, Family};
+use crate::account::Dir;
+use crate::nf_hook::Family;
 use crate::packet::Transport;
 use crate::procfs::{Counted, Snapshot};
 use kernel::sync::atomic::{Atomic, Relaxed};
@@ -48,10 +49,10 @@ fn slot(t: Transport) -> usize {
     }
 }
 
-fn dir(d: Direction) -> usize {
+fn dir(d: Dir) -> usize {
     match d {
-        Direction::Out => 0,
-        Direction::In => 1,
+        Dir::Out => 0,
+        Dir::In => 1,
     }
 }
 
@@ -72,7 +73,7 @@ impl Stats {
     }
 
     /// Counts `n` packets (the segments of one GSO packet).
-    pub(crate) fn packet(&self, family: Family, d: Direction, t: Transport, n: u64) {
+    pub(crate) fn packet(&self, family: Family, d: Dir, t: Transport, n: u64) {
         self.packets[dir(d)][slot(t)].add(n);
         if family == Family::Ipv6 {
             self.ipv6.add(n);
@@ -80,7 +81,7 @@ impl Stats {
     }
 
     /// Counts `n` TCP or UDP packets that no task could be charged with.
-    pub(crate) fn unident(&self, d: Direction, t: Transport, n: u64) {
+    pub(crate) fn unident(&self, d: Dir, t: Transport, n: u64) {
         let i = match t {
             Transport::Tcp => 0,
             Transport::Udp => 1,
@@ -106,17 +107,17 @@ impl Stats {
     /// The packet counters for `/proc/netatop`; the caller adds the
     /// table figures.
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let counted = |d: Direction, t: Transport, u: usize| Counted {
+        let counted = |d: Dir, t: Transport, u: usize| Counted {
             packets: self.packets[dir(d)][slot(t)].get(),
             unident: self.unident[dir(d)][u].get(),
         };
         Snapshot {
-            tcp_snd: counted(Direction::Out, Transport::Tcp, 0),
-            tcp_rcv: counted(Direction::In, Transport::Tcp, 0),
-            udp_snd: counted(Direction::Out, Transport::Udp, 1),
-            udp_rcv: counted(Direction::In, Transport::Udp, 1),
-            icmp_snd: self.packets[dir(Direction::Out)][slot(Transport::Icmp)].get(),
-            icmp_rcv: self.packets[dir(Direction::In)][slot(Transport::Icmp)].get(),
+            tcp_snd: counted(Dir::Out, Transport::Tcp, 0),
+            tcp_rcv: counted(Dir::In, Transport::Tcp, 0),
+            udp_snd: counted(Dir::Out, Transport::Udp, 1),
+            udp_rcv: counted(Dir::In, Transport::Udp, 1),
+            icmp_snd: self.packets[dir(Dir::Out)][slot(Transport::Icmp)].get(),
+            icmp_rcv: self.packets[dir(Dir::In)][slot(Transport::Icmp)].get(),
             unknown: self.packets[0][slot(Transport::Unknown)].get()
                 + self.packets[1][slot(Transport::Unknown)].get(),
             ipv6_packets: self.ipv6.get(),
