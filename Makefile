@@ -3,42 +3,41 @@
 # make            build netatop.ko against KDIR and the netatopd daemon
 # make module     only the kernel module
 # make daemon     only the daemon (cargo)
-# make clean      remove what the above built
+# make clean      remove what the above built (clean-module: only the
+#                 kernel module's files, without cargo)
 # make install    install the module, netatopd, man pages, init script and
 #                 systemd units (DESTDIR, PREFIX); runs depmod when DESTDIR
 #                 is empty
 # make uninstall  remove them again
 #
 # KDIR defaults to the build tree of the running kernel. Rust-for-Linux
-# needs the same compiler the kernel was built with: RUSTC, RUSTDOC and
-# BINDGEN may be overridden, LLVM=1 is passed for clang-built kernels.
+# needs the very compiler the kernel was built with: module/kernel-toolchain.sh
+# finds it (and LLVM=1 for clang-built kernels) from the kernel's recorded
+# configuration; RUSTC, RUSTDOC and LLVM override it.
 
 KVER    ?= $(shell uname -r)
 KDIR    ?= /lib/modules/$(KVER)/build
-LLVM    ?= 1
-RUSTC   ?= rustc
-RUSTDOC ?= rustdoc
-BINDGEN ?= bindgen
 CARGO   ?= cargo
 PREFIX  ?= /usr
 DESTDIR ?=
 
-KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) \
-	RUSTC=$(RUSTC) RUSTDOC=$(RUSTDOC) BINDGEN=$(BINDGEN)
-
-.PHONY: all module daemon clean install uninstall
+.PHONY: all module daemon clean clean-module install uninstall
 
 all: module daemon
 
 module:
-	$(KMAKE) modules
+	@tools=$$(sh '$(CURDIR)/module/kernel-toolchain.sh' '$(KDIR)') && \
+	echo "netatop: building for $(KDIR) with $$tools" && \
+	$(MAKE) -C '$(KDIR)' M='$(CURDIR)' $$tools modules
 
 daemon:
 	$(CARGO) build --release --locked -p netatopd
 
-clean:
-	$(KMAKE) clean
+clean: clean-module
 	$(CARGO) clean
+
+clean-module:
+	$(MAKE) -C '$(KDIR)' M='$(CURDIR)' clean
 
 MODDIR  = $(DESTDIR)/lib/modules/$(KVER)/extra
 UNITDIR = $(DESTDIR)/lib/systemd/system

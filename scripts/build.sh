@@ -6,7 +6,7 @@ set -euo pipefail
 
 KDIR=$(kernel_build_dir)
 cd "$NETATOP_TOP"
-make -s module KDIR="$KDIR" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc BINDGEN=bindgen
+make -s module KDIR="$KDIR"
 make -s daemon
 # Static binaries for the busybox guest, in their own target directory so
 # the host build's cache stays valid.
