@@ -58,21 +58,83 @@ else
 fi
 grep -q '^PASS guest::\|^FAIL guest::' "$results" || echo "FAIL guest::no_guest_test_ran" >>"$results"
 
+# Lines "ok NAME" / "FAIL NAME: why" of a VM boot's LOG as results
+# PREFIX::NAME; the boot's STATUS adds a failure when the VM hung (124) or
+# the kernel logged a splat (125).
+collect() { # PREFIX LOG STATUS
+	sed -n "s/^ok \([^ ]*\).*/PASS $1::\1/p; s/^FAIL \([^:]*\):.*/FAIL $1::\1/p" "$2" >>"$results"
+	grep -q '^ok \|^FAIL ' "$2" || echo "FAIL $1::no_test_ran" >>"$results"
+	case $3 in
+	124) echo "FAIL $1::vm_finished_in_time" >>"$results" ;;
+	125) echo "FAIL $1::kernel_log_has_no_splat" >>"$results" ;;
+	esac
+}
+kver=$(cat "$(kernel_build_dir)/include/config/kernel.release")
+
+# DKMS: 'dkms add' and 'dkms build' of the tracked source files, in private
+# trees (nothing of the host's /usr/src, /var/lib/dkms or /lib/modules is
+# touched), against the test kernel. The module it builds is loaded in the
+# installation boot below.
+dkms_dir=$(mktemp -d)
+dkms_build() {
+	local ver src tree=("--sourcetree" "$dkms_dir/src" "--dkmstree" "$dkms_dir/dkms")
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
+	src="$dkms_dir/src/netatop-$ver"
+	mkdir -p "$src" "$dkms_dir/dkms"
+	git ls-files -z | xargs -0 cp --parents -t "$src"
+	dkms add -m netatop -v "$ver" "${tree[@]}" &&
+		dkms build -m netatop -v "$ver" -k "$kver" --kernelsourcedir "$(kernel_build_dir)" "${tree[@]}" &&
+		dkms status -m netatop -v "$ver" -k "$kver" "${tree[@]}" | grep -q ': built$\|, built$' &&
+		cp "$dkms_dir/dkms/netatop/$ver/$kver/$(uname -m)/module/netatop.ko" "$dkms_dir/netatop-dkms.ko"
+}
+if dkms_build >"$logs/dkms.log" 2>&1; then
+	echo "PASS host::dkms_builds_the_module_for_the_test_kernel" >>"$results"
+else
+	echo "FAIL host::dkms_builds_the_module_for_the_test_kernel" >>"$results"
+	tail -n 20 "$logs/dkms.log"
+	find "$dkms_dir" -name make.log -exec tail -n 30 {} \;
+fi
+
 # Installation: 'make install' into a staging root (with the shared
 # libraries the installed netatopd needs), booted as the guest's root.
 stage=$(mktemp -d)
-make -s install DESTDIR="$stage" KVER="$(cat "$(kernel_build_dir)/include/config/kernel.release")" >/dev/null
+make -s install DESTDIR="$stage" KVER="$kver" >/dev/null
 ldd "$stage/usr/sbin/netatopd" | grep -oE '/[^ ]+' | while read -r lib; do
 	mkdir -p "$stage$(dirname "$lib")"
 	cp -L "$lib" "$stage$lib"
 done
-"$NETATOP_TOP/scripts/vm-run.sh" --no-build --timeout 300 --tree "$stage" \
+dkms_file=()
+[ -f "$dkms_dir/netatop-dkms.ko" ] && dkms_file=(--file "$dkms_dir/netatop-dkms.ko:/root/netatop-dkms.ko")
+"$NETATOP_TOP/scripts/vm-run.sh" --no-build --timeout 300 --tree "$stage" "${dkms_file[@]}" \
 	--file "$NETATOP_TOP/vm/install-test.sh:/install-test.sh" -- sh /install-test.sh |
 	tee "$logs/install-tests.log"
+collect install "$logs/install-tests.log" "${PIPESTATUS[0]}"
+rm -rf "$dkms_dir"
+
+# The systemd units: 'systemd-analyze verify' of the installed units (in a
+# root holding what they name), then a boot with systemd as PID 1 that
+# starts, reloads, kills and stops them.
+vroot=$(mktemp -d)
+cp -a "$stage"/. "$vroot"/
+mkdir -p "$vroot/usr/lib/systemd" "$vroot/usr/bin" "$vroot/usr/sbin"
+cp -a /usr/lib/systemd/system "$vroot/usr/lib/systemd/"
+ln -s usr/bin "$vroot/bin"
+ln -s usr/sbin "$vroot/sbin"
+cp /usr/bin/kmod /usr/bin/kill "$vroot/usr/bin/"
+ln -s ../bin/kmod "$vroot/usr/sbin/modprobe"
+if systemd-analyze verify --man=no --root="$vroot" "$vroot"/lib/systemd/system/netatop*.service \
+	>"$logs/systemd-verify.log" 2>&1 && [ ! -s "$logs/systemd-verify.log" ]; then
+	echo "PASS host::systemd_units_verify_cleanly" >>"$results"
+else
+	echo "FAIL host::systemd_units_verify_cleanly" >>"$results"
+	cat "$logs/systemd-verify.log"
+fi
+rm -rf "$vroot"
+"$NETATOP_TOP/scripts/vm-run.sh" --no-build --systemd --timeout 400 --tree "$stage" \
+	--file "$NETATOP_TOP/vm/systemd-test.sh:/systemd-test.sh" -- sh /systemd-test.sh |
+	tee "$logs/systemd-tests.log"
+collect systemd "$logs/systemd-tests.log" "${PIPESTATUS[0]}"
 rm -rf "$stage"
-sed -n 's/^ok \([^ ]*\).*/PASS install::\1/p; s/^FAIL \([^:]*\):.*/FAIL install::\1/p' \
-	"$logs/install-tests.log" >>"$results"
-grep -q '^ok \|^FAIL ' "$logs/install-tests.log" || echo "FAIL install::no_install_test_ran" >>"$results"
 
 # The splat check must be able to fail: a second boot logs a fake BUG line
 # and vm-run has to report it (status 125).

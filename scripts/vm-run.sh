@@ -15,6 +15,9 @@
 #                            one built in the top directory)
 #       --tree DIR           copy the tree DIR over the guest's root (e.g. a
 #                            'make install DESTDIR=DIR')
+#       --systemd            boot with the host's systemd as PID 1 instead of
+#                            the busybox /init; the command runs as the
+#                            service netatop-vm-job
 #
 # With NETATOP_KERNEL=bench the benchmark kernel (scripts/setup.sh --bench)
 # boots instead of the test kernel.
@@ -36,6 +39,7 @@ timeout=600
 keep=
 build=1
 module="$NETATOP_TOP/netatop.ko"
+systemd=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-f|--file) files+=("$2"); shift 2 ;;
@@ -44,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--no-build) build=0; shift ;;
 	-m|--module) module=$2; shift 2 ;;
 	--tree) trees+=("$2"); shift 2 ;;
+	--systemd) systemd=1; shift ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	--) shift; break ;;
 	-*) die "unknown option $1 (see --help)" ;;
@@ -72,16 +77,35 @@ cp "$module" "$root/lib/modules/netatop.ko"
 for f in "$NETATOP_TOP"/target/guest/x86_64-unknown-linux-gnu/release/*; do
 	[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$root/opt/netatop/bin/"
 done
-# Debian's atop and iproute2's ip (network namespaces, veth), with the
-# shared libraries they need.
-for bin in /usr/bin/atop /usr/sbin/ip; do
-	mkdir -p "$root$(dirname "$bin")"
-	cp "$bin" "$root$bin"
-	ldd "$bin" | grep -oE '/[^ ]+' | while read -r lib; do
+# Host programs with the shared libraries they need.
+copy_with_libs() { # GUEST-PATH HOST-PATH
+	mkdir -p "$root$(dirname "$1")"
+	cp -L "$2" "$root$1"
+	ldd "$2" | grep -oE '/[^ ]+' | while read -r lib; do
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
 	done
-done
+}
+# Debian's atop and iproute2's ip (network namespaces, veth).
+copy_with_libs /usr/bin/atop /usr/bin/atop
+copy_with_libs /usr/sbin/ip /usr/sbin/ip
+cp "$NETATOP_TOP/vm/finish" "$NETATOP_TOP/vm/checks.sh" "$root/"
+append="console=ttyS0 panic=-1 oops=panic quiet loglevel=4"
+if [ $systemd -eq 1 ]; then
+	mkdir -p "$root/lib/systemd/system"
+	copy_with_libs /lib/systemd/systemd /lib/systemd/systemd
+	copy_with_libs /bin/systemctl /usr/bin/systemctl
+	# The targets and slices every unit's default dependencies name, without
+	# what the host hangs below them (.wants directories).
+	cp /lib/systemd/system/*.target /lib/systemd/system/*.slice "$root/lib/systemd/system/"
+	cp "$NETATOP_TOP/vm/netatop-vm-job.service" "$root/lib/systemd/system/"
+	# Nobody runs 'busybox --install' here: link every applet.
+	"$root/bin/busybox" --list-full | while read -r applet; do
+		[ -e "$root/$applet" ] || { mkdir -p "$root/$(dirname "$applet")"; ln -s /bin/busybox "$root/$applet"; }
+	done
+	echo 6e657461746f70766d00000000000001 >"$root/etc/machine-id"
+	append="$append rdinit=/lib/systemd/systemd systemd.unit=netatop-vm-job.service"
+fi
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 for spec in "${files[@]}"; do
@@ -106,7 +130,7 @@ timeout --signal=KILL "$timeout" qemu-system-x86_64 \
 	-display none -monitor none -no-reboot \
 	-kernel "$KDIR/arch/x86/boot/bzImage" \
 	-initrd "$work/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4" \
+	-append "$append" \
 	-serial "file:$console" -serial stdio </dev/null |
 	tr -d '\r' | tee "$output" |
 	sed -u '/^@@netatop-vm: dmesg$/,$d'

@@ -1,20 +1,7 @@
 # Run inside the test VM by scripts/test.sh over a root installed with
 # 'make install DESTDIR=...'. Prints "ok NAME" or "FAIL NAME: why" per
 # check and ends with "N passed, N failed".
-pass=0 fail=0
-check() { # NAME COMMAND...
-	name=$1; shift
-	if out=$("$@" 2>&1); then
-		echo "ok $name"; pass=$((pass + 1))
-	else
-		echo "FAIL $name: $(echo "$out" | tail -n 3 | tr '\n' ' ')"; fail=$((fail + 1))
-	fi
-}
-expect_status() { # WANT COMMAND...
-	want=$1; shift
-	"$@"; got=$?
-	[ "$got" -eq "$want" ] || { echo "status $got, expected $want"; return 1; }
-}
+. /checks.sh
 kver=$(uname -r)
 
 check installed_files_are_in_place test -f /lib/modules/$kver/extra/netatop.ko -a -x /usr/sbin/netatopd \
@@ -22,6 +9,8 @@ check installed_files_are_in_place test -f /lib/modules/$kver/extra/netatop.ko -
 	-a -f /lib/systemd/system/netatop.service -a -f /lib/systemd/system/netatopd.service
 check depmod_finds_the_module sh -c "depmod && grep -q extra/netatop.ko /lib/modules/$kver/modules.dep"
 check modinfo_shows_the_parameters sh -c "modinfo /lib/modules/$kver/extra/netatop.ko | grep -q 'parm:.*sockmem' && modinfo /lib/modules/$kver/extra/netatop.ko | grep -q 'parm:.*taskmem'"
+# The same module as 'dkms build' made it from the source tree (scripts/test.sh).
+check dkms_built_module_loads_and_unloads sh -c "insmod /root/netatop-dkms.ko && grep -q modversion /proc/netatop && rmmod netatop"
 check status_when_stopped_is_3 expect_status 3 /etc/init.d/netatop status
 check start_loads_module_and_daemon sh -c "/etc/init.d/netatop start && grep -q '^netatop ' /proc/modules && pidof netatopd"
 check status_when_running_is_0 expect_status 0 /etc/init.d/netatop status
@@ -29,5 +18,4 @@ check restart_gives_a_new_daemon sh -c "old=\$(pidof netatopd); /etc/init.d/neta
 check stop_stops_daemon_and_unloads sh -c "/etc/init.d/netatop stop && ! pidof netatopd && ! grep -q '^netatop ' /proc/modules"
 check status_after_stop_is_3 expect_status 3 /etc/init.d/netatop status
 check unknown_action_is_usage_error_2 expect_status 2 /etc/init.d/netatop frobnicate
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary
