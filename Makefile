@@ -6,7 +6,7 @@
 # make clean      remove what the above built (clean-module: only the
 #                 kernel module's files, without cargo)
 # make install    install the module, netatopd, man pages, init script and
-#                 systemd units (DESTDIR, PREFIX); runs depmod when DESTDIR
+#                 systemd units (DESTDIR, PREFIX, SYSTEMDUNITDIR); runs depmod when DESTDIR
 #                 is empty
 # make uninstall  remove them again
 #
@@ -20,6 +20,8 @@ KDIR    ?= /lib/modules/$(KVER)/build
 CARGO   ?= cargo
 PREFIX  ?= /usr
 DESTDIR ?=
+# Where systemd looks for packaged units (pkg-config systemd: systemdsystemunitdir).
+SYSTEMDUNITDIR ?= /lib/systemd/system
 
 .PHONY: all module daemon clean clean-module install uninstall
 
@@ -40,7 +42,7 @@ clean-module:
 	$(MAKE) -C '$(KDIR)' M='$(CURDIR)' clean
 
 MODDIR  = $(DESTDIR)/lib/modules/$(KVER)/extra
-UNITDIR = $(DESTDIR)/lib/systemd/system
+UNITDIR = $(DESTDIR)$(SYSTEMDUNITDIR)
 
 install:
 	install -D -m 644 netatop.ko $(MODDIR)/netatop.ko
