@@ -85,7 +85,8 @@ impl State {
     }
 
     /// Charges `c` to its owner's process and thread records, creating them
-    /// if the owner is the sender (`creator`).
+    /// if the owner is the sender (`creator`). Without a process record the
+    /// packet is unidentified and the thread is not charged either.
     fn charge(&self, proto: Proto, c: &Charge, creator: bool) {
         let o = c.owner;
         for (kind, id, start) in [
@@ -101,10 +102,14 @@ impl State {
             match index {
                 Some(i) => account::apply(&mut chain[i].tc, proto, c),
                 None if kind == TaskKind::Process => {
+                    // No record for the process (table full): the packet is
+                    // unidentified, and no thread of it is charged either,
+                    // so that a thread never shows more than its process.
                     drop(chain);
                     self.unident(proto, c.packet.0, c.packet.1.packets);
                     self.unident(proto, Dir::Out, c.parked.sent.packets);
                     self.unident(proto, Dir::In, c.parked.received.packets);
+                    return;
                 }
                 None => {}
             }
