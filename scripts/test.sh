@@ -71,6 +71,58 @@ collect() { # PREFIX LOG STATUS
 }
 kver=$(cat "$(kernel_build_dir)/include/config/kernel.release")
 
+# A host check: PASS/FAIL host::NAME by the status of COMMAND, whose
+# output is shown when it fails.
+host_check() { # NAME COMMAND...
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		echo "PASS host::$name" >>"$results"
+	else
+		echo "FAIL host::$name" >>"$results"
+		echo "$name: $out" | tail -n 40
+	fi
+}
+
+# 'make uninstall' removes every file 'make install' put there.
+uninstall_check() {
+	local tree rc=0
+	tree=$(mktemp -d)
+	make -s install DESTDIR="$tree" KVER="$kver" >/dev/null &&
+		[ -n "$(find "$tree" -type f)" ] &&
+		make -s uninstall DESTDIR="$tree" KVER="$kver" >/dev/null &&
+		[ -z "$(find "$tree" -type f)" ] || { find "$tree" -type f; rc=1; }
+	rm -rf "$tree"
+	return $rc
+}
+host_check make_uninstall_removes_what_install_put uninstall_check
+
+# The Makefile's choice of compiler (module/kernel-toolchain.sh): the
+# kernel's own rustc; another version, or a tree without a configured
+# kernel, is refused with a message naming the problem.
+toolchain_check() {
+	local kdir out fake rc=0
+	kdir=$(kernel_build_dir)
+	out=$(sh module/kernel-toolchain.sh "$kdir") || return 1
+	set -- $out
+	[ "$("${1#RUSTC=}" --version)" = "$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT=//p' "$kdir/include/config/auto.conf")" ] ||
+		{ echo "picked $out"; return 1; }
+	fake=$(mktemp -d)
+	printf '#!/bin/sh\necho "rustc 1.0.0 (elsewhere)"\n' >"$fake/rustc"
+	chmod +x "$fake/rustc"
+	if out=$(RUSTC="$fake/rustc" sh module/kernel-toolchain.sh "$kdir" 2>&1); then
+		echo "accepted a rustc of another version: $out"; rc=1
+	elif ! echo "$out" | grep -q "rustc 1.0.0 (elsewhere)"; then
+		echo "message does not name the compiler's version: $out"; rc=1
+	fi
+	rm -rf "$fake"
+	if out=$(sh module/kernel-toolchain.sh "$fake" 2>&1) || ! echo "$out" | grep -q "auto.conf not found"; then
+		echo "a tree without a kernel: $out"; rc=1
+	fi
+	return $rc
+}
+host_check kernel_toolchain_picks_the_kernels_rustc_and_refuses_others toolchain_check
+
 # DKMS: 'dkms add' and 'dkms build' of the tracked source files, in private
 # trees (nothing of the host's /usr/src, /var/lib/dkms or /lib/modules is
 # touched), against the test kernel. The module it builds is loaded in the
@@ -87,13 +139,13 @@ dkms_build() {
 		dkms status -m netatop -v "$ver" -k "$kver" "${tree[@]}" | grep -q ': built$\|, built$' &&
 		cp "$dkms_dir/dkms/netatop/$ver/$kver/$(uname -m)/module/netatop.ko" "$dkms_dir/netatop-dkms.ko"
 }
-if dkms_build >"$logs/dkms.log" 2>&1; then
-	echo "PASS host::dkms_builds_the_module_for_the_test_kernel" >>"$results"
-else
-	echo "FAIL host::dkms_builds_the_module_for_the_test_kernel" >>"$results"
+dkms_check() {
+	dkms_build >"$logs/dkms.log" 2>&1 && return 0
 	tail -n 20 "$logs/dkms.log"
 	find "$dkms_dir" -name make.log -exec tail -n 30 {} \;
-fi
+	return 1
+}
+host_check dkms_builds_the_module_for_the_test_kernel dkms_check
 
 # Installation: 'make install' into a staging root (with the shared
 # libraries the installed netatopd needs), booted as the guest's root.
