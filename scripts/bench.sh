@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measure what netatop costs: boots the benchmark kernel (the test kernel
-# without its debugging options; built on first use, about 5 minutes) and
+# without its debugging options; built on first use, about 9 minutes) and
 # runs netatop-bench, which measures loopback UDP packet rate and TCP
 # throughput over IPv4 and IPv6 without the module, with it, and with it
 # holding 100 000 socket records, and prints the ratios; then, with
