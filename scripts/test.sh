@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Run every test of the project: set up (idempotent), build, run the host
-# unit tests (cargo test) and the in-guest tests in the test VM, and list
-# each test with its result. The last line is "N passed, N failed".
+# tests (cargo test, man page lint, packaging checks) and the VM boots
+# (in-guest tests, installation, systemd), and list each test with its
+# result. The last line is "N passed, N failed".
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh NAME...    the host tests and only the named guest tests
 #
-# The VM's console log, kernel log and output are kept in out/vm-test/.
+# Logs are kept in out/vm-test/: host logs at the top, each boot's console
+# log, kernel log, output and splat list in a directory of its own.
 set -uo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -21,7 +23,37 @@ logs="$NETATOP_TOP/out/vm-test"
 rm -rf "$logs"
 mkdir -p "$logs"
 
-# --- host unit tests ---
+# record NAME COMMAND...: "PASS NAME" or "FAIL NAME" by the command's
+# status; its output is shown when it fails.
+record() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		echo "PASS $name" >>"$results"
+	else
+		echo "FAIL $name" >>"$results"
+		[ -z "$out" ] || echo "$name: $out" | tail -n 40
+	fi
+}
+
+# vm_tests NAME VM-RUN-ARGS...: one VM boot of tests, its logs kept in
+# $logs/NAME. Each "ok T" / "FAIL T: why" line it prints becomes a result
+# NAME::T; NAME::vm_finished_in_time and NAME::kernel_log_has_no_splat are
+# added, and NAME::no_test_ran fails when it printed none.
+vm_tests() {
+	local name=$1 dir="$logs/$1" status
+	shift
+	mkdir -p "$dir"
+	"$NETATOP_TOP/scripts/vm-run.sh" --no-build --keep "$dir" "$@" | tee "$dir/tests.log"
+	status=${PIPESTATUS[0]}
+	sed -n "s/^ok \([^ ]*\).*/PASS $name::\1/p; s/^FAIL \([^:]*\):.*/FAIL $name::\1/p" \
+		"$dir/tests.log" >>"$results"
+	grep -q '^ok \|^FAIL ' "$dir/tests.log" || echo "FAIL $name::no_test_ran" >>"$results"
+	record "$name::vm_finished_in_time" [ "$status" -ne 124 ]
+	record "$name::kernel_log_has_no_splat" test -f "$dir/splats" -a ! -s "$dir/splats"
+}
+
+# --- host tests ---
 t1=$SECONDS
 cd "$NETATOP_TOP"
 cargo test --workspace --locked 2>&1 | tee "$logs/host-tests.log" |
@@ -30,59 +62,11 @@ cargo test --workspace --locked 2>&1 | tee "$logs/host-tests.log" |
 grep -q '^test result: FAILED' "$logs/host-tests.log" &&
 	! grep -q '^FAIL ' "$results" && echo "FAIL host::cargo_test" >>"$results"
 grep -q '^test result:' "$logs/host-tests.log" || echo "FAIL host::cargo_test_build" >>"$results"
+
 # The man pages must lint clean (warnings and errors; style notes aside).
-if mandoc -T lint -W warning man/*.[0-9] >"$logs/mandoc.log" 2>&1; then
-	echo "PASS host::man_pages_pass_mandoc_lint" >>"$results"
-else
-	echo "FAIL host::man_pages_pass_mandoc_lint" >>"$results"
-	cat "$logs/mandoc.log"
-fi
-log "host tests took $((SECONDS - t1)) s"
+record host::man_pages_pass_mandoc_lint mandoc -T lint -W warning man/*.[0-9]
 
-# --- guest tests, one VM boot ---
-t2=$SECONDS
-"$NETATOP_TOP/scripts/vm-run.sh" --no-build --keep "$logs" --timeout 1500 \
-	"netatop-guest-test $*" | tee "$logs/guest-tests.log"
-vm_rc=${PIPESTATUS[0]}
-sed -n 's/^ok \([^ ]*\).*/PASS guest::\1/p; s/^FAIL \([^:]*\):.*/FAIL guest::\1/p' \
-	"$logs/guest-tests.log" >>"$results"
-if [ "$vm_rc" -eq 124 ]; then
-	echo "FAIL guest::vm_finished_in_time" >>"$results"
-else
-	echo "PASS guest::vm_finished_in_time" >>"$results"
-fi
-if [ -f "$logs/splats" ] && [ ! -s "$logs/splats" ]; then
-	echo "PASS guest::kernel_log_has_no_splat" >>"$results"
-else
-	echo "FAIL guest::kernel_log_has_no_splat" >>"$results"
-fi
-grep -q '^PASS guest::\|^FAIL guest::' "$results" || echo "FAIL guest::no_guest_test_ran" >>"$results"
-
-# Lines "ok NAME" / "FAIL NAME: why" of a VM boot's LOG as results
-# PREFIX::NAME; the boot's STATUS adds a failure when the VM hung (124) or
-# the kernel logged a splat (125).
-collect() { # PREFIX LOG STATUS
-	sed -n "s/^ok \([^ ]*\).*/PASS $1::\1/p; s/^FAIL \([^:]*\):.*/FAIL $1::\1/p" "$2" >>"$results"
-	grep -q '^ok \|^FAIL ' "$2" || echo "FAIL $1::no_test_ran" >>"$results"
-	case $3 in
-	124) echo "FAIL $1::vm_finished_in_time" >>"$results" ;;
-	125) echo "FAIL $1::kernel_log_has_no_splat" >>"$results" ;;
-	esac
-}
 kver=$(cat "$(kernel_build_dir)/include/config/kernel.release")
-
-# A host check: PASS/FAIL host::NAME by the status of COMMAND, whose
-# output is shown when it fails.
-host_check() { # NAME COMMAND...
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then
-		echo "PASS host::$name" >>"$results"
-	else
-		echo "FAIL host::$name" >>"$results"
-		echo "$name: $out" | tail -n 40
-	fi
-}
 
 # 'make uninstall' removes every file 'make install' put there.
 uninstall_check() {
@@ -95,7 +79,7 @@ uninstall_check() {
 	rm -rf "$tree"
 	return $rc
 }
-host_check make_uninstall_removes_what_install_put uninstall_check
+record host::make_uninstall_removes_what_install_put uninstall_check
 
 # The Makefile's choice of compiler (module/kernel-toolchain.sh): the
 # kernel's own rustc; another version, or a tree without a configured
@@ -121,7 +105,7 @@ toolchain_check() {
 	fi
 	return $rc
 }
-host_check kernel_toolchain_picks_the_kernels_rustc_and_refuses_others toolchain_check
+record host::kernel_toolchain_picks_the_kernels_rustc_and_refuses_others toolchain_check
 
 # DKMS: 'dkms add' and 'dkms build' of the tracked source files, in private
 # trees (nothing of the host's /usr/src, /var/lib/dkms or /lib/modules is
@@ -145,59 +129,66 @@ dkms_check() {
 	find "$dkms_dir" -name make.log -exec tail -n 30 {} \;
 	return 1
 }
-host_check dkms_builds_the_module_for_the_test_kernel dkms_check
+record host::dkms_builds_the_module_for_the_test_kernel dkms_check
 
-# Installation: 'make install' into a staging root (with the shared
-# libraries the installed netatopd needs), booted as the guest's root.
+# 'make install' into a staging root, with the shared libraries the
+# installed netatopd needs; booted as the guest's root below.
 stage=$(mktemp -d)
 make -s install DESTDIR="$stage" KVER="$kver" >/dev/null
 ldd "$stage/usr/sbin/netatopd" | grep -oE '/[^ ]+' | while read -r lib; do
 	mkdir -p "$stage$(dirname "$lib")"
 	cp -L "$lib" "$stage$lib"
 done
+
+# 'systemd-analyze verify' of the installed units, in a root holding what
+# they name; a warning (e.g. an unknown key) fails it as well.
+units_verify() {
+	local vroot out rc
+	vroot=$(mktemp -d)
+	cp -a "$stage"/. "$vroot"/
+	mkdir -p "$vroot/usr/lib/systemd" "$vroot/usr/bin" "$vroot/usr/sbin"
+	cp -a /usr/lib/systemd/system "$vroot/usr/lib/systemd/"
+	ln -s usr/bin "$vroot/bin"
+	ln -s usr/sbin "$vroot/sbin"
+	cp /usr/bin/kmod /usr/bin/kill "$vroot/usr/bin/"
+	ln -s ../bin/kmod "$vroot/usr/sbin/modprobe"
+	out=$(systemd-analyze verify --man=no --root="$vroot" "$vroot"/lib/systemd/system/netatop*.service 2>&1)
+	rc=$?
+	rm -rf "$vroot"
+	echo "$out"
+	[ $rc -eq 0 ] && [ -z "$out" ]
+}
+record host::systemd_units_verify_cleanly units_verify
+log "host tests took $((SECONDS - t1)) s"
+
+# --- VM boots ---
+t2=$SECONDS
+# The in-guest tests (tests/guest), in one boot.
+vm_tests guest --timeout 1500 "netatop-guest-test $*"
+
+# The installed tree as the guest's root: depmod, modinfo, the init
+# script, and the module 'dkms build' made.
 dkms_file=()
 [ -f "$dkms_dir/netatop-dkms.ko" ] && dkms_file=(--file "$dkms_dir/netatop-dkms.ko:/root/netatop-dkms.ko")
-"$NETATOP_TOP/scripts/vm-run.sh" --no-build --timeout 300 --tree "$stage" "${dkms_file[@]}" \
-	--file "$NETATOP_TOP/vm/install-test.sh:/install-test.sh" -- sh /install-test.sh |
-	tee "$logs/install-tests.log"
-collect install "$logs/install-tests.log" "${PIPESTATUS[0]}"
+vm_tests install --timeout 300 --tree "$stage" "${dkms_file[@]}" \
+	--file "$NETATOP_TOP/vm/install-test.sh:/install-test.sh" -- sh /install-test.sh
 rm -rf "$dkms_dir"
 
-# The systemd units: 'systemd-analyze verify' of the installed units (in a
-# root holding what they name), then a boot with systemd as PID 1 that
-# starts, reloads, kills and stops them.
-vroot=$(mktemp -d)
-cp -a "$stage"/. "$vroot"/
-mkdir -p "$vroot/usr/lib/systemd" "$vroot/usr/bin" "$vroot/usr/sbin"
-cp -a /usr/lib/systemd/system "$vroot/usr/lib/systemd/"
-ln -s usr/bin "$vroot/bin"
-ln -s usr/sbin "$vroot/sbin"
-cp /usr/bin/kmod /usr/bin/kill "$vroot/usr/bin/"
-ln -s ../bin/kmod "$vroot/usr/sbin/modprobe"
-if systemd-analyze verify --man=no --root="$vroot" "$vroot"/lib/systemd/system/netatop*.service \
-	>"$logs/systemd-verify.log" 2>&1 && [ ! -s "$logs/systemd-verify.log" ]; then
-	echo "PASS host::systemd_units_verify_cleanly" >>"$results"
-else
-	echo "FAIL host::systemd_units_verify_cleanly" >>"$results"
-	cat "$logs/systemd-verify.log"
-fi
-rm -rf "$vroot"
-"$NETATOP_TOP/scripts/vm-run.sh" --no-build --systemd --timeout 400 --tree "$stage" \
-	--file "$NETATOP_TOP/vm/systemd-test.sh:/systemd-test.sh" -- sh /systemd-test.sh |
-	tee "$logs/systemd-tests.log"
-collect systemd "$logs/systemd-tests.log" "${PIPESTATUS[0]}"
+# The same tree with systemd as PID 1: the units start, reload, restart
+# and stop the real thing, sandboxed.
+vm_tests systemd --systemd --timeout 400 --tree "$stage" \
+	--file "$NETATOP_TOP/vm/systemd-test.sh:/systemd-test.sh" -- sh /systemd-test.sh
 rm -rf "$stage"
 
-# The splat check must be able to fail: a second boot logs a fake BUG line
-# and vm-run has to report it (status 125).
-"$NETATOP_TOP/scripts/vm-run.sh" --no-build --timeout 300 \
-	'echo "BUG: injected by the harness self-test" >/dev/kmsg' >/dev/null 2>&1
-if [ $? -eq 125 ]; then
-	echo "PASS harness::vm_run_reports_a_kernel_splat" >>"$results"
-else
-	echo "FAIL harness::vm_run_reports_a_kernel_splat" >>"$results"
-fi
-log "guest tests took $((SECONDS - t2)) s (logs in $logs)"
+# The splat check must be able to fail: a boot logs a fake BUG line and
+# vm-run has to report it (status 125).
+splat_selftest() {
+	"$NETATOP_TOP/scripts/vm-run.sh" --no-build --timeout 300 \
+		'echo "BUG: injected by the harness self-test" >/dev/kmsg' >/dev/null 2>&1
+	[ $? -eq 125 ]
+}
+record harness::vm_run_reports_a_kernel_splat splat_selftest
+log "VM boots took $((SECONDS - t2)) s (logs in $logs)"
 
 echo
 echo "=== results ==="
