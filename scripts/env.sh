@@ -18,6 +18,16 @@ export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 KMAKE_VARS=(LLVM=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
             HOSTRUSTC=/usr/bin/rustc BINDGEN=bindgen)
 
+# The shared libraries the host program BINARY needs, copied into the tree
+# ROOT at the same paths.
+copy_libs() { # ROOT BINARY
+	local lib
+	ldd "$2" | grep -oE '/[^ ]+' | while read -r lib; do
+		mkdir -p "$1$(dirname "$lib")"
+		cp -L "$lib" "$1$lib"
+	done
+}
+
 log() { printf '\033[1m[%s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -135,10 +135,7 @@ record host::dkms_builds_the_module_for_the_test_kernel dkms_check
 # installed netatopd needs; booted as the guest's root below.
 stage=$(mktemp -d)
 make -s install DESTDIR="$stage" KVER="$kver" >/dev/null
-ldd "$stage/usr/sbin/netatopd" | grep -oE '/[^ ]+' | while read -r lib; do
-	mkdir -p "$stage$(dirname "$lib")"
-	cp -L "$lib" "$stage$lib"
-done
+copy_libs "$stage" "$stage/usr/sbin/netatopd"
 
 # 'systemd-analyze verify' of the installed units, in a root holding what
 # they name; a warning (e.g. an unknown key) fails it as well.

@@ -81,10 +81,7 @@ done
 copy_with_libs() { # GUEST-PATH HOST-PATH
 	mkdir -p "$root$(dirname "$1")"
 	cp -L "$2" "$root$1"
-	ldd "$2" | grep -oE '/[^ ]+' | while read -r lib; do
-		mkdir -p "$root$(dirname "$lib")"
-		cp -L "$lib" "$root$lib"
-	done
+	copy_libs "$root" "$2"
 }
 # Debian's atop and iproute2's ip (network namespaces, veth).
 copy_with_libs /usr/bin/atop /usr/bin/atop
