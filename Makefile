@@ -11,7 +11,7 @@
 # make uninstall  remove them again
 #
 # KDIR defaults to the build tree of the running kernel. Rust-for-Linux
-# needs the very compiler the kernel was built with: module/kernel-toolchain.sh
+# needs the very compiler the kernel was built with: tools/kernel-toolchain.sh
 # finds it (and LLVM=1 for clang-built kernels) from the kernel's recorded
 # configuration; RUSTC, RUSTDOC and LLVM override it.
 
@@ -28,7 +28,7 @@ SYSTEMDUNITDIR ?= /lib/systemd/system
 all: module daemon
 
 module:
-	@tools=$$(sh '$(CURDIR)/module/kernel-toolchain.sh' '$(KDIR)') && \
+	@tools=$$(sh '$(CURDIR)/tools/kernel-toolchain.sh' '$(KDIR)') && \
 	echo "netatop: building for $(KDIR) with $$tools" && \
 	$(MAKE) -C '$(KDIR)' M='$(CURDIR)' $$tools modules
 

@@ -3,15 +3,17 @@
 //! The getsockopt commands of `include/netatop.h`.
 //!
 //! Netfilter calls the handler without a context pointer; it finds the
-//! state through [`crate::published`].
+//! state through [`crate::wrap::published`].
 
-use crate::abi::{NetPerTask, NETPERTASK_SIZE};
-use crate::account::TaskKind;
-use crate::cred;
+#![forbid(unsafe_code)]
+
 use crate::exits::WaitError;
-use crate::nf_sockopt::GetSockopt;
-use crate::sockopt::{self, Command, Invalid};
-use crate::task;
+use crate::logic::abi::{NetPerTask, NETPERTASK_SIZE};
+use crate::logic::account::TaskKind;
+use crate::logic::sockopt::{self, Command, Invalid};
+use crate::wrap::cred;
+use crate::wrap::nf_sockopt::GetSockopt;
+use crate::wrap::task;
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::uaccess::{UserPtr, UserSlice};
@@ -25,7 +27,7 @@ impl GetSockopt for Control {
             return Err(EPERM);
         }
         let cmd = Command::from_raw(cmd).map_err(errno)?;
-        let state = crate::published::current().ok_or_else(enoprotoopt)?;
+        let state = crate::wrap::published::current().ok_or_else(enoprotoopt)?;
         match cmd {
             Command::Probe => Ok(()),
             Command::ForceGc => {
@@ -38,7 +40,9 @@ impl GetSockopt for Control {
                 let taker = task::current_owner().tgid;
                 state
                     .exits
-                    .take(taker, |record| write_record(buf, n, &record.to_netpertask()))
+                    .take(taker, |record| {
+                        write_record(buf, n, &record.to_netpertask())
+                    })
                     .map_err(wait_error)?;
                 *len = n as c_int;
                 Ok(())
@@ -46,7 +50,9 @@ impl GetSockopt for Control {
             Command::GetcntTgid | Command::GetcntPid => {
                 let n = sockopt::transfer_len(*len).map_err(errno)?;
                 let mut input = [0u8; NETPERTASK_SIZE];
-                UserSlice::new(buf, n).reader().read_slice(&mut input[..n])?;
+                UserSlice::new(buf, n)
+                    .reader()
+                    .read_slice(&mut input[..n])?;
                 let id = NetPerTask::from_bytes(&input[..n]).id;
                 let kind = if cmd == Command::GetcntTgid {
                     TaskKind::Process
@@ -64,7 +70,9 @@ impl GetSockopt for Control {
 
 /// Copies the first `n` bytes of `npt` (padding zeroed) to the caller.
 fn write_record(buf: UserPtr, n: usize, npt: &NetPerTask) -> Result {
-    UserSlice::new(buf, n).writer().write_slice(&npt.to_bytes()[..n])
+    UserSlice::new(buf, n)
+        .writer()
+        .write_slice(&npt.to_bytes()[..n])
 }
 
 fn wait_error(e: WaitError) -> Error {

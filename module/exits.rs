@@ -7,8 +7,10 @@
 //! Only process context touches the list (the garbage collector and the
 //! getsockopt handler), so a mutex guards it and callers may sleep.
 
-use crate::account::{Handout, TaskRecord, EXIT_KEEP_SECS};
-use crate::clock;
+#![forbid(unsafe_code)]
+
+use crate::logic::account::{Handout, TaskRecord, EXIT_KEEP_SECS};
+use crate::wrap::clock;
 use kernel::alloc::KVec;
 use kernel::prelude::*;
 use kernel::sync::{new_condvar, new_mutex, CondVar, Mutex};
@@ -85,7 +87,11 @@ impl ExitList {
         inner.compact();
         let mut lost = 0;
         for record in records.drain_all() {
-            if inner.entries.push(Entry { record, since: now }, GFP_KERNEL).is_err() {
+            if inner
+                .entries
+                .push(Entry { record, since: now }, GFP_KERNEL)
+                .is_err()
+            {
                 lost += 1;
             }
         }
@@ -152,7 +158,8 @@ impl ExitList {
             }
             let left = inner.handout.wait_left(now, HANDOUT_GRACE_MS);
             let interrupted = if inner.queued() == 0 && left > 0 {
-                let jiffies = kernel::time::msecs_to_jiffies(u32::try_from(left).unwrap_or(u32::MAX));
+                let jiffies =
+                    kernel::time::msecs_to_jiffies(u32::try_from(left).unwrap_or(u32::MAX));
                 matches!(
                     self.drained.wait_interruptible_timeout(&mut inner, jiffies),
                     kernel::sync::CondVarTimeoutResult::Signal { .. }

@@ -9,46 +9,28 @@
 //! `include/netatop.h`); `/proc/netatop` shows module-wide totals; the
 //! `knetatop` thread collects garbage every 15 seconds.
 //!
-//! Files: wrappers over kernel facilities the kernel crate lacks (all the
-//! module's `unsafe` code) are `nf_hook`, `nf_sockopt`, `proc_entry`,
-//! `kthread`, `sync`, `task`, `cred`, `clock`, `random`, `published`, with
-//! their C helpers in
-//! `glue.c` declared in `ffi`. `abi`, `account`, `packet`, `procfs` and
-//! `sockopt` are pure logic, also built and tested on the host (`lib.rs`).
-//! `state`, `table`, `exits`, `stats` and `control` use both.
+//! Layout: the driver is this crate root and the files beside it (the
+//! shared `state`, the record `table`, the `exits` list, the `stats`, the
+//! getsockopt `control`); `logic/` is pure logic, also a host crate; `wrap/`
+//! holds the safe abstractions over kernel facilities the kernel crate
+//! lacks, and all of the module's `unsafe` code. The driver and the logic
+//! forbid `unsafe`; they reach C only through `wrap`.
 
-// The pure modules are also a library crate on the host (`lib.rs`), hence
-// their `pub` items.
-#[expect(unreachable_pub)]
-mod abi;
-#[expect(unreachable_pub)]
-mod account;
-mod clock;
 mod control;
-mod cred;
 mod exits;
-mod ffi;
-mod kthread;
-mod nf_hook;
-mod nf_sockopt;
-#[expect(unreachable_pub)]
-mod packet;
-mod proc_entry;
-mod published;
-mod random;
-#[expect(unreachable_pub)]
-mod procfs;
-#[expect(unreachable_pub)]
-mod sockopt;
+#[cfg(netatop_kunit)]
+mod kunit;
+mod logic;
 mod state;
 mod stats;
-mod sync;
 mod table;
-mod task;
+mod wrap;
 
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::sync::Arc;
+use logic::{abi, procfs};
+use wrap::{kthread, nf_hook, nf_sockopt, proc_entry, published};
 
 module! {
     type: NetatopModule,
@@ -70,8 +52,9 @@ module! {
 
 /// Hook priority: right after connection tracking's defragmentation, so
 /// a packet is seen whole where the stack reassembles it, and before any
-/// filter table can drop it.
-const HOOK_PRIORITY: c_int = -400 + 1;
+/// filter table can drop it. One priority serves both families.
+const HOOK_PRIORITY: c_int = nf_hook::NF_IP_PRI_CONNTRACK_DEFRAG + 1;
+const _: () = assert!(nf_hook::NF_IP_PRI_CONNTRACK_DEFRAG == nf_hook::NF_IP6_PRI_CONNTRACK_DEFRAG);
 
 /// Permissions of `/proc/netatop`.
 const PROC_MODE: u16 = 0o444;
@@ -90,11 +73,14 @@ struct NetatopModule {
 impl kernel::Module for NetatopModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let state = Arc::pin_init(
-            state::State::new(*module_parameters::sockmem.value(), *module_parameters::taskmem.value()),
+            state::State::new(
+                *module_parameters::sockmem.value(),
+                *module_parameters::taskmem.value(),
+            ),
             GFP_KERNEL,
         )?;
         let (socks, sbuckets, tasks, tbuckets) = state.describe();
-        let published = published::Published::new(state.clone());
+        let published = published::Published::new(state.clone())?;
         let hooks = nf_hook::Registration::new(state.clone(), HOOK_PRIORITY)?;
         let gc = kthread::KThread::run(c"knetatop", state.clone())?;
         let proc = proc_entry::ProcEntry::new(c"netatop", PROC_MODE, state)?;

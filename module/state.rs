@@ -9,20 +9,22 @@
 //! a socket bucket. Both are BH spinlocks. The exit list has a mutex and
 //! is only used in process context.
 
-use crate::account::{
+#![forbid(unsafe_code)]
+
+use crate::exits::ExitList;
+use crate::logic::account::{
     self, wire_amount, Charge, Dir, Owner, Proto, Seen, SockKey, SockRecord, SockVerdict, TaskKind,
     TaskRecord, GC_INTERVAL_SECS,
 };
-use crate::clock;
-use crate::exits::ExitList;
-use crate::kthread::{self, ThreadMain};
-use crate::nf_hook::{Family, Observer, Packet};
-use crate::packet::{self, HeaderSource, Transport};
-use crate::procfs::Snapshot;
-use crate::proc_entry;
+use crate::logic::packet::{self, HeaderSource, Transport};
+use crate::logic::procfs::Snapshot;
 use crate::stats::Stats;
 use crate::table::Table;
-use crate::task;
+use crate::wrap::clock;
+use crate::wrap::kthread::{self, ThreadMain};
+use crate::wrap::nf_hook::{Family, Observer, Packet};
+use crate::wrap::proc_entry;
+use crate::wrap::task;
 use kernel::alloc::KVec;
 use kernel::prelude::*;
 use kernel::seq_file::SeqFile;
@@ -55,7 +57,7 @@ pub(crate) struct State {
 
 impl State {
     pub(crate) fn new(sock_bytes: usize, task_bytes: usize) -> impl PinInit<Self, Error> {
-        let seed = crate::random::random_u64();
+        let seed = crate::wrap::random::random_u64();
         try_pin_init!(State {
             stats: Stats::new(),
             // Two lock classes: the garbage collector nests a task bucket
@@ -71,7 +73,12 @@ impl State {
 
     /// Sizes of the tables, for the load message.
     pub(crate) fn describe(&self) -> (usize, usize, usize, usize) {
-        (self.socks.limit(), self.socks.buckets(), self.tasks.limit(), self.tasks.buckets())
+        (
+            self.socks.limit(),
+            self.socks.buckets(),
+            self.tasks.limit(),
+            self.tasks.buckets(),
+        )
     }
 
     /// The counters of task `id` (the newest record if a pid was reused).
@@ -96,7 +103,8 @@ impl State {
             let mut chain = self.tasks.lock(account::task_hash(id, kind, self.seed));
             let mut index = chain.iter().position(|t| t.is(id, kind, start));
             if index.is_none() && creator {
-                let record = TaskRecord::new(id, kind, start, self.boot_secs, &task::current_comm(kind));
+                let record =
+                    TaskRecord::new(id, kind, start, self.boot_secs, &task::current_comm(kind));
                 index = self.tasks.insert(&mut chain, record);
             }
             match index {
@@ -126,8 +134,12 @@ impl State {
 
     /// Whether the process `o` belongs to still has a record.
     fn process_known(&self, o: &Owner) -> bool {
-        let chain = self.tasks.lock(account::task_hash(o.tgid, TaskKind::Process, self.seed));
-        chain.iter().any(|t| t.is(o.tgid, TaskKind::Process, o.process_start))
+        let chain = self
+            .tasks
+            .lock(account::task_hash(o.tgid, TaskKind::Process, self.seed));
+        chain
+            .iter()
+            .any(|t| t.is(o.tgid, TaskKind::Process, o.process_start))
     }
 
     /// Runs the garbage collector; with `forced`, only if the last run is
@@ -180,7 +192,7 @@ impl State {
             let mut i = 0;
             while i < chain.len() {
                 let r = chain[i];
-                let owner_alive = r.owner.map_or(true, |o| self.process_known(&o));
+                let owner_alive = r.owner.is_none_or(|o| self.process_known(&o));
                 match r.verdict(now, owner_alive) {
                     SockVerdict::Keep => i += 1,
                     SockVerdict::Drop => {
@@ -226,7 +238,11 @@ impl Observer for State {
             h.header_len,
             dev.map_or(0, |d| d.mtu),
             dev.map_or(0, |d| d.hard_header_len),
-            if family == Family::Ipv6 { IPV6_FRAG_HDR } else { IPV4_FRAG_HDR },
+            if family == Family::Ipv6 {
+                IPV6_FRAG_HDR
+            } else {
+                IPV4_FRAG_HDR
+            },
         );
         let sender = (dir == Dir::Out && p.in_task()).then(task::current_owner);
         let seen = Seen {

@@ -2,10 +2,12 @@
 
 //! Module-wide packet counters, exact under concurrency.
 
-use crate::account::Dir;
-use crate::nf_hook::Family;
-use crate::packet::Transport;
-use crate::procfs::{Counted, Snapshot};
+#![forbid(unsafe_code)]
+
+use crate::logic::account::Dir;
+use crate::logic::packet::Transport;
+use crate::logic::procfs::{Counted, Snapshot};
+use crate::wrap::nf_hook::Family;
 use kernel::sync::atomic::{Atomic, Relaxed};
 
 /// One counter, updated from any CPU and any context.
@@ -60,8 +62,18 @@ impl Stats {
     pub(crate) const fn new() -> Self {
         Stats {
             packets: [
-                [Counter::new(), Counter::new(), Counter::new(), Counter::new()],
-                [Counter::new(), Counter::new(), Counter::new(), Counter::new()],
+                [
+                    Counter::new(),
+                    Counter::new(),
+                    Counter::new(),
+                    Counter::new(),
+                ],
+                [
+                    Counter::new(),
+                    Counter::new(),
+                    Counter::new(),
+                    Counter::new(),
+                ],
             ],
             unident: [
                 [Counter::new(), Counter::new()],

@@ -10,7 +10,9 @@
 //! sleeps: the packet path allocates with `GFP_ATOMIC`, and a failed
 //! allocation or a full table refuses the record and counts an overflow.
 
-use crate::sync::SpinLockBh;
+#![forbid(unsafe_code)]
+
+use crate::wrap::sync::SpinLockBh;
 use core::pin::Pin;
 use kernel::alloc::{KVBox, KVec};
 use kernel::prelude::*;
@@ -38,7 +40,7 @@ pub(crate) struct Table<R> {
 }
 
 /// A locked bucket.
-pub(crate) type Bucket<'a, R> = Guard<'a, Chain<R>, crate::sync::SpinLockBhBackend>;
+pub(crate) type Bucket<'a, R> = Guard<'a, Chain<R>, crate::wrap::sync::SpinLockBhBackend>;
 
 impl<R> Table<R> {
     /// A table holding at most `limit_bytes / size_of::<R>()` records,
@@ -131,54 +133,5 @@ impl<R> Table<R> {
     /// The bound on the number of records.
     pub(crate) fn limit(&self) -> usize {
         self.limit
-    }
-}
-
-#[cfg(CONFIG_KUNIT)]
-#[kernel::macros::kunit_tests(netatop_table)]
-mod tests {
-    use super::*;
-
-    fn table(records: usize) -> Result<Table<u64>> {
-        Table::new(records * core::mem::size_of::<u64>(), c"netatop_test_bucket", kernel::static_lock_class!())
-    }
-
-    #[test]
-    fn sizes_buckets_from_the_bound() -> Result {
-        let t = table(1000)?;
-        assert_eq!(t.limit(), 1000);
-        assert_eq!(t.buckets(), 512);
-        assert_eq!(table(10)?.buckets(), 64);
-        Ok(())
-    }
-
-    #[test]
-    fn refuses_records_beyond_the_bound() -> Result {
-        let t = table(100)?;
-        for i in 0..150u64 {
-            let mut chain = t.lock(i);
-            let placed = t.insert(&mut chain, i).is_some();
-            assert_eq!(placed, i < 100);
-        }
-        assert_eq!((t.count(), t.overflow()), (100, 50));
-        Ok(())
-    }
-
-    #[test]
-    fn finds_and_removes_records_under_the_bucket_lock() -> Result {
-        let t = table(100)?;
-        for i in 0..64u64 {
-            let mut chain = t.lock(i * 7);
-            t.insert(&mut chain, i * 7);
-        }
-        let mut chain = t.lock(21);
-        let at = chain.iter().position(|&r| r == 21);
-        assert!(at.is_some());
-        assert_eq!(at.and_then(|i| t.remove(&mut chain, i)), Some(21));
-        assert!(!chain.iter().any(|&r| r == 21));
-        assert_eq!(t.remove(&mut chain, 99), None);
-        drop(chain);
-        assert_eq!(t.count(), 63);
-        Ok(())
     }
 }

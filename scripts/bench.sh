@@ -17,11 +17,7 @@ KDIR=$(kernel_build_dir)
 # The module for the benchmark kernel, built in a copy of the sources so
 # the test build in the top directory stays as it is.
 modsrc="$NETATOP_CACHE/bench-module"
-mkdir -p "$modsrc/module" "$modsrc/include"
-cp "$NETATOP_TOP/Kbuild" "$NETATOP_TOP/Makefile" "$modsrc/"
-cp "$NETATOP_TOP"/include/*.h "$modsrc/include/"
-cp "$NETATOP_TOP"/module/*.rs "$NETATOP_TOP"/module/*.c "$NETATOP_TOP"/module/*.h \
-	"$NETATOP_TOP"/module/kernel-toolchain.sh "$modsrc/module/"
+copy_module_sources "$modsrc"
 make -s -C "$modsrc" module KDIR="$KDIR"
 exec "$NETATOP_TOP/scripts/vm-run.sh" --no-build --module "$modsrc/netatop.ko" --timeout 3000 \
 	-- "netatop-bench $* && insmod /lib/modules/netatop.ko && netatopd && sleep 1 && netatop-exit-storm 10000"

@@ -28,6 +28,19 @@ copy_libs() { # ROOT BINARY
 	done
 }
 
+# Where scripts/build.sh builds the module's KUnit test build (relative to
+# the top directory).
+KUNIT_MODULE_DIR=out/kunit-module
+
+# Copies the module's source files (those DKMS gets: tracked or new, not
+# ignored) into DIR, keeping their times, so a build there is incremental.
+copy_module_sources() { # DIR
+	mkdir -p "$1"
+	(cd "$NETATOP_TOP" &&
+		git ls-files -z --cached --others --exclude-standard Kbuild Makefile include module tools |
+		xargs -0 cp -p --parents -t "$1")
+}
+
 log() { printf '\033[1m[%s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -15,7 +15,7 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 PACKAGES=(
-	rustc-web rust-web-src
+	rustc-web rust-web-src rust-web-clippy
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	build-essential bc bison flex libelf-dev libssl-dev cpio kmod xz-utils
 	qemu-system-x86 busybox-static atop mandoc iproute2 python3

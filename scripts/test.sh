@@ -63,6 +63,33 @@ grep -q '^test result: FAILED' "$logs/host-tests.log" &&
 	! grep -q '^FAIL ' "$results" && echo "FAIL host::cargo_test" >>"$results"
 grep -q '^test result:' "$logs/host-tests.log" || echo "FAIL host::cargo_test_build" >>"$results"
 
+# Upstream's gates: rustfmt and clippy without warnings for the host
+# crates, the daemon and the guest programs; the module's files formatted
+# with the kernel's own rustfmt configuration; the module (with its KUnit
+# suite) built with the kernel's CLIPPY=1 and no warning at all.
+record host::cargo_fmt_check cargo fmt --all --check
+record host::cargo_clippy_denies_warnings cargo clippy --workspace --all-targets --locked -- -D warnings
+module_rustfmt() {
+	local ksrc
+	ksrc=$(readlink -f "$(kernel_build_dir)/source")
+	rustfmt --check --edition 2021 --config-path "$ksrc/.rustfmt.toml" \
+		module/netatop_main.rs module/logic/lib.rs module/logic/build.rs
+}
+record host::module_rustfmt_with_the_kernels_config module_rustfmt
+module_clippy() {
+	local dir="$NETATOP_TOP/out/clippy-module" out
+	copy_module_sources "$dir"
+	# Rebuild the crate every time, so its warnings are printed every time.
+	rm -f "$dir/module/netatop_main.o"
+	out=$(make -C "$dir" module KDIR="$(kernel_build_dir)" CLIPPY=1 NETATOP_KUNIT=1 2>&1) ||
+		{ echo "$out"; return 1; }
+	if echo "$out" | grep -q -E '^(warning|error)'; then
+		echo "$out"
+		return 1
+	fi
+}
+record host::module_builds_clean_under_kernel_clippy module_clippy
+
 # The man pages must lint clean (warnings and errors; style notes aside).
 record host::man_pages_pass_mandoc_lint mandoc -T lint -W warning man/*.[0-9]
 
@@ -81,26 +108,26 @@ uninstall_check() {
 }
 record host::make_uninstall_removes_what_install_put uninstall_check
 
-# The Makefile's choice of compiler (module/kernel-toolchain.sh): the
+# The Makefile's choice of compiler (tools/kernel-toolchain.sh): the
 # kernel's own rustc; another version, or a tree without a configured
 # kernel, is refused with a message naming the problem.
 toolchain_check() {
 	local kdir out fake rc=0
 	kdir=$(kernel_build_dir)
-	out=$(sh module/kernel-toolchain.sh "$kdir") || return 1
+	out=$(sh tools/kernel-toolchain.sh "$kdir") || return 1
 	set -- $out
 	[ "$("${1#RUSTC=}" --version)" = "$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT=//p' "$kdir/include/config/auto.conf")" ] ||
 		{ echo "picked $out"; return 1; }
 	fake=$(mktemp -d)
 	printf '#!/bin/sh\necho "rustc 1.0.0 (elsewhere)"\n' >"$fake/rustc"
 	chmod +x "$fake/rustc"
-	if out=$(RUSTC="$fake/rustc" sh module/kernel-toolchain.sh "$kdir" 2>&1); then
+	if out=$(RUSTC="$fake/rustc" sh tools/kernel-toolchain.sh "$kdir" 2>&1); then
 		echo "accepted a rustc of another version: $out"; rc=1
 	elif ! echo "$out" | grep -q "rustc 1.0.0 (elsewhere)"; then
 		echo "message does not name the compiler's version: $out"; rc=1
 	fi
 	rm -rf "$fake"
-	if out=$(sh module/kernel-toolchain.sh "$fake" 2>&1) || ! echo "$out" | grep -q "auto.conf not found"; then
+	if out=$(sh tools/kernel-toolchain.sh "$fake" 2>&1) || ! echo "$out" | grep -q "auto.conf not found"; then
 		echo "a tree without a kernel: $out"; rc=1
 	fi
 	return $rc

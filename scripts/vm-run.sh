@@ -22,7 +22,8 @@
 # With NETATOP_KERNEL=bench the benchmark kernel (scripts/setup.sh --bench)
 # boots instead of the test kernel.
 #
-# In the guest: netatop.ko is /lib/modules/netatop.ko (not loaded), the
+# In the guest: netatop.ko is /lib/modules/netatop.ko (not loaded), its
+# KUnit test build (scripts/build.sh) /lib/modules/netatop-kunit.ko, the
 # project's programs are in /opt/netatop/bin (on PATH), atop is /usr/bin/atop,
 # iproute2's ip is /usr/sbin/ip.
 #
@@ -74,6 +75,8 @@ cp /bin/busybox "$root/bin/busybox"
 cp "$NETATOP_TOP/vm/init" "$root/init"
 chmod 755 "$root/init"
 cp "$module" "$root/lib/modules/netatop.ko"
+kunit_module="$NETATOP_TOP/$KUNIT_MODULE_DIR/netatop.ko"
+[ ! -f "$kunit_module" ] || cp "$kunit_module" "$root/lib/modules/netatop-kunit.ko"
 for f in "$NETATOP_TOP"/target/guest/x86_64-unknown-linux-gnu/release/*; do
 	[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$root/opt/netatop/bin/"
 done

@@ -6,9 +6,7 @@
 //! `struct netpertask`. A record is appended with a single `write()` and
 //! counted in `curseq` only once it is whole.
 
-use flate2::write::ZlibEncoder;
-use flate2::Compression;
-use netatop_logic::abi::{NetPerTask, NETPERTASK_SIZE};
+use netatop_client::log::{Header, HEADER_LEN};
 use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -16,36 +14,6 @@ use std::num::NonZeroUsize;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
-
-/// `MYMAGIC`.
-pub const MAGIC: u32 = 0xfeed_b0b0;
-/// `sizeof(struct naheader)`.
-pub const HEADER_LEN: usize = 16;
-
-/// The bytes of a fresh `struct naheader` (`curseq` zero) for daemon
-/// `pid`, in the machine's byte order.
-pub fn header_bytes(pid: i32) -> [u8; HEADER_LEN] {
-    let mut h = [0u8; HEADER_LEN];
-    h[0..4].copy_from_slice(&MAGIC.to_ne_bytes());
-    h[4..8].copy_from_slice(&0u32.to_ne_bytes());
-    h[8..10].copy_from_slice(&(HEADER_LEN as u16).to_ne_bytes());
-    h[10..12].copy_from_slice(&(NETPERTASK_SIZE as u16).to_ne_bytes());
-    h[12..16].copy_from_slice(&pid.to_ne_bytes());
-    h
-}
-
-/// One record: the length byte and the zlib stream of `npt`.
-pub fn encode_record(npt: &NetPerTask) -> io::Result<Vec<u8>> {
-    let mut z = ZlibEncoder::new(Vec::with_capacity(128), Compression::default());
-    z.write_all(&npt.to_bytes())?;
-    let stream = z.finish()?;
-    let len = u8::try_from(stream.len())
-        .map_err(|_| io::Error::other(format!("compressed record of {} bytes", stream.len())))?;
-    let mut rec = Vec::with_capacity(1 + stream.len());
-    rec.push(len);
-    rec.extend_from_slice(&stream);
-    Ok(rec)
-}
 
 /// An open log file with its header mapped.
 ///
@@ -73,7 +41,7 @@ impl LogFile {
             .truncate(true)
             .mode(0o644)
             .open(path)?;
-        (&file).write_all(&header_bytes(pid))?;
+        (&file).write_all(&Header::new(pid).to_bytes())?;
         // SAFETY: Mapping the first bytes of a file we own; the mapping is
         // only used through `header` while `file` is open.
         let header = unsafe {
@@ -86,7 +54,13 @@ impl LogFile {
                 0,
             )
         }?;
-        Ok(LogFile { path: path.to_path_buf(), file, header, records: 0, size: HEADER_LEN as u64 })
+        Ok(LogFile {
+            path: path.to_path_buf(),
+            file,
+            header,
+            records: 0,
+            size: HEADER_LEN as u64,
+        })
     }
 
     /// Records in the file.
@@ -117,7 +91,10 @@ impl LogFile {
             other => {
                 let _ = self.file.set_len(self.size);
                 Err(match other {
-                    Ok(n) => io::Error::new(io::ErrorKind::WriteZero, format!("wrote {n} of {} bytes", record.len())),
+                    Ok(n) => io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        format!("wrote {n} of {} bytes", record.len()),
+                    ),
                     Err(e) => e,
                 })
             }
@@ -143,9 +120,8 @@ impl Drop for LogFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::read::ZlibDecoder;
-    use netatop_logic::abi::TaskCount;
-    use std::io::Read;
+    use netatop_client::log::encode_record;
+    use netatop_client::{NetPerTask, TaskCount};
 
     fn sample() -> NetPerTask {
         let mut n = NetPerTask {
@@ -156,37 +132,6 @@ mod tests {
         };
         n.set_command(b"curl");
         n
-    }
-
-    #[test]
-    fn header_is_the_c_struct() {
-        let h = header_bytes(77);
-        assert_eq!(&h[0..4], &0xfeedb0b0u32.to_ne_bytes());
-        assert_eq!(&h[4..8], &[0, 0, 0, 0]);
-        assert_eq!(&h[8..10], &16u16.to_ne_bytes());
-        assert_eq!(&h[10..12], &96u16.to_ne_bytes());
-        assert_eq!(&h[12..16], &77i32.to_ne_bytes());
-    }
-
-    #[test]
-    fn record_is_a_length_byte_and_a_zlib_stream_of_the_struct() {
-        let rec = encode_record(&sample()).unwrap();
-        assert_eq!(rec[0] as usize, rec.len() - 1);
-        // A zlib header (deflate, 32K window) as compress() writes it.
-        assert_eq!(rec[1] & 0x0f, 8);
-        assert_eq!((u16::from(rec[1]) << 8 | u16::from(rec[2])) % 31, 0);
-        let mut out = Vec::new();
-        ZlibDecoder::new(&rec[1..]).read_to_end(&mut out).unwrap();
-        assert_eq!(out, sample().to_bytes());
-    }
-
-    #[test]
-    fn worst_case_record_fits_the_length_byte() {
-        let mut n = NetPerTask { id: -1, btime: u64::MAX as _, ..Default::default() };
-        n.tc = TaskCount::from_array([u64::MAX - 1, 0x0123_4567_89ab_cdef, 3, 0xfedc_ba98_7654_3210, 5, 6, 7, 8]);
-        n.set_command(b"\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8\xf7\xf6\xf5\xf4\xf3\xf2\xf1");
-        let rec = encode_record(&n).unwrap();
-        assert!(rec.len() <= 256);
     }
 
     #[test]

@@ -3,12 +3,13 @@
 //! another reader) is subscribed.
 
 mod logfile;
-mod module;
 mod report;
 mod sem;
 
 use clap::Parser;
 use logfile::LogFile;
+use netatop_client::log::encode_record;
+use netatop_client::{Control, NetPerTask};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use report::Reporter;
 use std::path::{Path, PathBuf};
@@ -62,8 +63,16 @@ extern "C" fn on_hup(_: libc::c_int) {}
 /// for the next exited process (to look at the readers again); neither
 /// restarts the interrupted call.
 fn install_signals() -> nix::Result<()> {
-    let stop = SigAction::new(SigHandler::Handler(on_stop), SaFlags::empty(), SigSet::empty());
-    let hup = SigAction::new(SigHandler::Handler(on_hup), SaFlags::empty(), SigSet::empty());
+    let stop = SigAction::new(
+        SigHandler::Handler(on_stop),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    let hup = SigAction::new(
+        SigHandler::Handler(on_hup),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
     // SAFETY: The handlers only store to an atomic or do nothing.
     unsafe {
         sigaction(Signal::SIGTERM, &stop)?;
@@ -99,22 +108,27 @@ impl Daemon {
         Ok(())
     }
 
-    fn handle(&mut self, npt: &netatop_logic::abi::NetPerTask) {
+    fn handle(&mut self, npt: &NetPerTask) {
         let readers = self.sems.readers().unwrap_or(0);
         if readers == 0 {
             // Nobody reads: drop it, and start a fresh file for the next
             // reader if this one has records.
             if self.log.records() > 0 {
                 if let Err(e) = self.recreate() {
-                    self.report.error(&format!("cannot recreate {}: {e}", self.path.display()));
+                    self.report
+                        .error(&format!("cannot recreate {}: {e}", self.path.display()));
                 }
             }
             return;
         }
         if !self.log.is_current() {
-            self.report.warn(&format!("{} was removed or replaced; recreating it", self.path.display()));
+            self.report.warn(&format!(
+                "{} was removed or replaced; recreating it",
+                self.path.display()
+            ));
             if let Err(e) = self.recreate() {
-                self.report.error(&format!("cannot recreate {}: {e}", self.path.display()));
+                self.report
+                    .error(&format!("cannot recreate {}: {e}", self.path.display()));
                 return;
             }
         }
@@ -129,16 +143,18 @@ impl Daemon {
             return;
         }
         if self.skipping {
-            self.report.info("free space is back: writing records again");
+            self.report
+                .info("free space is back: writing records again");
             self.skipping = false;
         }
-        let written = logfile::encode_record(npt).and_then(|rec| self.log.append(&rec));
+        let written = encode_record(npt).and_then(|rec| self.log.append(&rec));
         if let Err(e) = written {
-            self.report.error(&format!("record of pid {} not written: {e}", npt.id));
+            self.report
+                .error(&format!("record of pid {} not written: {e}", npt.id));
         }
     }
 
-    fn run(&mut self, module: &module::Module) -> ExitCode {
+    fn run(&mut self, module: &Control) -> ExitCode {
         let mut waiting_for_module = false;
         while !STOP.load(Ordering::SeqCst) {
             match module.next_exited() {
@@ -153,19 +169,22 @@ impl Daemon {
                     // SIGHUP (readers changed) or a stop request.
                     if self.sems.readers().unwrap_or(0) == 0 && self.log.records() > 0 {
                         if let Err(e) = self.recreate() {
-                            self.report.error(&format!("cannot recreate {}: {e}", self.path.display()));
+                            self.report
+                                .error(&format!("cannot recreate {}: {e}", self.path.display()));
                         }
                     }
                 }
                 Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {
                     if !waiting_for_module {
-                        self.report.warn("the netatop module is not loaded; waiting for it");
+                        self.report
+                            .warn("the netatop module is not loaded; waiting for it");
                         waiting_for_module = true;
                     }
                     std::thread::sleep(Duration::from_secs(1));
                 }
                 Err(e) => {
-                    self.report.error(&format!("taking an exited process failed: {e}"));
+                    self.report
+                        .error(&format!("taking an exited process failed: {e}"));
                     std::thread::sleep(Duration::from_secs(1));
                 }
             }
@@ -202,7 +221,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_RUNNING);
         }
         Err(sem::RegisterError::Io(e)) => {
-            report.error(&format!("cannot use the semaphores (key {}): {e}", sem::SEMAKEY));
+            report.error(&format!(
+                "cannot use the semaphores (key {}): {e}",
+                sem::SEMAKEY
+            ));
             return ExitCode::from(EXIT_FAILURE);
         }
     };
@@ -212,7 +234,10 @@ fn main() -> ExitCode {
     }
     // SAFETY: Changes this process's own scheduling priority.
     if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, -10) } != 0 {
-        report.warn(&format!("cannot raise the priority: {}", std::io::Error::last_os_error()));
+        report.warn(&format!(
+            "cannot raise the priority: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     let pid = std::process::id() as i32;
     let log = match LogFile::create(&args.log, pid) {
@@ -222,7 +247,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_FAILURE);
         }
     };
-    let module = match module::Module::open() {
+    let module = match Control::open() {
         Ok(m) => m,
         Err(e) => {
             report.error(&format!("cannot open a socket: {e}"));
@@ -230,6 +255,13 @@ fn main() -> ExitCode {
         }
     };
     report.info(&format!("started, writing {}", args.log.display()));
-    let mut d = Daemon { path: args.log, pid, log, sems, report, skipping: false };
+    let mut d = Daemon {
+        path: args.log,
+        pid,
+        log,
+        sems,
+        report,
+        skipping: false,
+    };
     d.run(&module)
 }

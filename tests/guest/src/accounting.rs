@@ -3,12 +3,19 @@
 use crate::child::{Child, Ctl};
 use crate::netatop::*;
 use crate::sys::Check;
+use nix::sched::{setns, CloneFlags};
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 /// A UDP echo server named `name` on `bind`: answers each of `count`
 /// datagrams with `reply` bytes, then waits.
-fn udp_echo(name: &str, bind: SocketAddr, count: usize, reply: usize, netns: Option<&str>) -> Child {
+fn udp_echo(
+    name: &str,
+    bind: SocketAddr,
+    count: usize,
+    reply: usize,
+    netns: Option<&str>,
+) -> Child {
     let netns = netns.map(str::to_string);
     Child::spawn(name, move |ctl: &mut Ctl| {
         if let Some(ns) = netns {
@@ -35,7 +42,8 @@ fn udp_echo(name: &str, bind: SocketAddr, count: usize, reply: usize, netns: Opt
 fn udp_client(name: &str, bind: SocketAddr, to: SocketAddr, count: usize, size: usize) -> Child {
     Child::spawn(name, move |ctl: &mut Ctl| {
         let s = UdpSocket::bind(bind).expect("bind");
-        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
         ctl.report("ready");
         ctl.wait();
         let payload = vec![0x62; size];
@@ -51,13 +59,9 @@ fn udp_client(name: &str, bind: SocketAddr, to: SocketAddr, count: usize, size: 
 
 /// Joins the network namespace /run/netns/NAME (made by `ip netns add`).
 pub fn enter_netns(name: &str) -> Result<(), String> {
-    use std::os::fd::AsRawFd;
-    let f = std::fs::File::open(format!("/run/netns/{name}")).map_err(|e| format!("{name}: {e}"))?;
-    // SAFETY: Switching this process's network namespace to an open one.
-    if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-        return Err(format!("setns {name}: {}", std::io::Error::last_os_error()));
-    }
-    Ok(())
+    let f =
+        std::fs::File::open(format!("/run/netns/{name}")).map_err(|e| format!("{name}: {e}"))?;
+    setns(&f, CloneFlags::CLONE_NEWNET).map_err(|e| format!("setns {name}: {e}"))
 }
 
 fn check_record(who: &str, pid: i32, name: &str, want: Vec<(&'static str, u64)>) -> Check {
@@ -66,10 +70,14 @@ fn check_record(who: &str, pid: i32, name: &str, want: Vec<(&'static str, u64)>)
     let t = thread(pid)?;
     expect_eq(&format!("{who} main thread {pid}"), &counters(&t), &want)?;
     if command(&p) != name || p.id != pid {
-        return Err(format!("{who}: id {} command {:?}, expected {pid} {name:?}", p.id, command(&p)));
+        return Err(format!(
+            "{who}: id {} command {:?}, expected {pid} {name:?}",
+            p.id,
+            command(&p)
+        ));
     }
     let bt = btime_of(pid)?;
-    if p.btime as u64 != bt {
+    if p.btime != bt {
         return Err(format!("{who}: btime {} but /proc says {bt}", p.btime));
     }
     Ok(())
@@ -78,12 +86,20 @@ fn check_record(who: &str, pid: i32, name: &str, want: Vec<(&'static str, u64)>)
 /// K datagrams of S bytes from a client to an echo server answering R
 /// bytes; both sides must show exactly K packets each way and the wire
 /// bytes of the formula.
-fn udp_exchange_exact(client_bind: &str, server_bind: &str, server_ns: Option<&str>, ipv6: bool) -> Check {
+fn udp_exchange_exact(
+    client_bind: &str,
+    server_bind: &str,
+    server_ns: Option<&str>,
+    ipv6: bool,
+) -> Check {
     const K: usize = 25;
     const S: usize = 300;
     const R: usize = 120;
     let mut echo = udp_echo("udp-echo", server_bind.parse().unwrap(), K, R, server_ns);
-    let port: u16 = echo.read().parse().map_err(|_| "echo server did not start".to_string())?;
+    let port: u16 = echo
+        .read()
+        .parse()
+        .map_err(|_| "echo server did not start".to_string())?;
     let mut to: SocketAddr = server_bind.parse().unwrap();
     to.set_port(port);
     let mut client = udp_client("udp-client", client_bind.parse().unwrap(), to, K, S);
@@ -96,7 +112,12 @@ fn udp_exchange_exact(client_bind: &str, server_bind: &str, server_ns: Option<&s
     }
     let k = K as u64;
     let (s, r) = (udp_wire(S as u64, ipv6), udp_wire(R as u64, ipv6));
-    check_record("client", client.pid, "udp-client", udp_only(k, k * s, k, k * r))?;
+    check_record(
+        "client",
+        client.pid,
+        "udp-client",
+        udp_only(k, k * s, k, k * r),
+    )?;
     check_record("server", echo.pid, "udp-echo", udp_only(k, k * r, k, k * s))?;
     client.finish();
     echo.finish();
@@ -171,9 +192,15 @@ fn udp_receiver(name: &str, bind: &str, count: usize, answer: Option<usize>) -> 
 
 /// Sends `count` datagrams of `size` bytes to `to` from a fresh socket.
 fn send_datagrams(to: SocketAddr, count: usize, size: usize) -> Result<SocketAddr, String> {
-    let s = UdpSocket::bind(if to.is_ipv6() { "[::1]:0" } else { "127.0.0.1:0" }).map_err(|e| e.to_string())?;
+    let s = UdpSocket::bind(if to.is_ipv6() {
+        "[::1]:0"
+    } else {
+        "127.0.0.1:0"
+    })
+    .map_err(|e| e.to_string())?;
     for _ in 0..count {
-        s.send_to(&vec![0x64; size], to).map_err(|e| e.to_string())?;
+        s.send_to(&vec![0x64; size], to)
+            .map_err(|e| e.to_string())?;
     }
     s.local_addr().map_err(|e| e.to_string())
 }
@@ -191,21 +218,37 @@ pub fn received_before_sent_is_charged_at_first_send() -> Check {
     }
     match process(rx.pid) {
         Err(_) => {}
-        Ok(p) => return Err(format!("receiver has counters before sending: {:?}", counters(&p))),
+        Ok(p) => {
+            return Err(format!(
+                "receiver has counters before sending: {:?}",
+                counters(&p)
+            ))
+        }
     }
     let mid = proc_values()?;
     if mid["parkedpacks:"] - before["parkedpacks:"] != M as u64 {
-        return Err(format!("parked {} -> {}, expected +{M}", before["parkedpacks:"], mid["parkedpacks:"]));
+        return Err(format!(
+            "parked {} -> {}, expected +{M}",
+            before["parkedpacks:"], mid["parkedpacks:"]
+        ));
     }
     rx.go();
     if rx.read() != "answered" {
         return Err("receiver did not answer".into());
     }
     let m = M as u64;
-    check_record("receiver", rx.pid, "late-sender", udp_only(1, udp_wire(50, false), m, m * udp_wire(200, false)))?;
+    check_record(
+        "receiver",
+        rx.pid,
+        "late-sender",
+        udp_only(1, udp_wire(50, false), m, m * udp_wire(200, false)),
+    )?;
     let after = proc_values()?;
     if after["parkedpacks:"] != before["parkedpacks:"] {
-        return Err(format!("parked {} after the first send, expected {}", after["parkedpacks:"], before["parkedpacks:"]));
+        return Err(format!(
+            "parked {} after the first send, expected {}",
+            after["parkedpacks:"], before["parkedpacks:"]
+        ));
     }
     rx.finish();
     Ok(())
@@ -235,10 +278,15 @@ pub fn receive_only_socket_becomes_unident() -> Check {
     std::thread::sleep(Duration::from_secs(61));
     force_gc()?;
     let after = proc_values()?;
-    let unident: u64 = ["udprcvpacks:unident", "udpsndpacks:unident", "tcprcvpacks:unident", "tcpsndpacks:unident"]
-        .iter()
-        .map(|k| after[*k] - before[*k])
-        .sum();
+    let unident: u64 = [
+        "udprcvpacks:unident",
+        "udpsndpacks:unident",
+        "tcprcvpacks:unident",
+        "tcpsndpacks:unident",
+    ]
+    .iter()
+    .map(|k| after[*k] - before[*k])
+    .sum();
     if unident != parked_before || after["parkedpacks:"] != 0 {
         return Err(format!(
             "after 61 s: unident +{unident}, parked {}, expected +{parked_before} and 0",
@@ -270,12 +318,19 @@ pub fn thread_counters_sum_to_process() -> Check {
                 })
             })
             .collect();
-        let tids: Vec<String> = handles.into_iter().map(|h| h.join().expect("thread").to_string()).collect();
+        let tids: Vec<String> = handles
+            .into_iter()
+            .map(|h| h.join().expect("thread").to_string())
+            .collect();
         // Threads have exited now; their records stay until the next GC.
         ctl.report(&tids.join(" "));
         ctl.wait();
     });
-    let tids: Vec<i32> = sender.read().split_whitespace().filter_map(|t| t.parse().ok()).collect();
+    let tids: Vec<i32> = sender
+        .read()
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
     if tids.len() != 3 || sink.read() != "received" {
         return Err(format!("threads did not run: {tids:?}"));
     }
@@ -283,7 +338,11 @@ pub fn thread_counters_sum_to_process() -> Check {
     let mut sum = 0;
     for (tid, &n) in tids.iter().zip(SENDS.iter()) {
         let t = thread(*tid)?;
-        expect_eq(&format!("thread {tid}"), &counters(&t), &udp_only(n as u64, n as u64 * w, 0, 0))?;
+        expect_eq(
+            &format!("thread {tid}"),
+            &counters(&t),
+            &udp_only(n as u64, n as u64 * w, 0, 0),
+        )?;
         sum += n as u64;
     }
     let p = process(sender.pid)?;
@@ -323,7 +382,11 @@ pub fn socket_handover_to_forked_child() -> Check {
         kid.finish();
     });
     let line = parent.read();
-    let kid: i32 = line.split_whitespace().next().and_then(|p| p.parse().ok()).ok_or(format!("parent said {line:?}"))?;
+    let kid: i32 = line
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .ok_or(format!("parent said {line:?}"))?;
     let (s, r) = (udp_wire(30, false), udp_wire(40, false));
     check_record("parent", parent.pid, "hand-parent", udp_only(1, s, 1, r))?;
     let k = K as u64;

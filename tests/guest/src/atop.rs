@@ -22,8 +22,14 @@ struct Prn {
 fn parse_prn(out: &str) -> Result<Vec<Prn>, String> {
     let mut lines = Vec::new();
     for l in out.lines().filter(|l| l.starts_with("PRN ")) {
-        let pid = l.split_whitespace().nth(6).and_then(|p| p.parse().ok()).ok_or(l.to_string())?;
-        let rest: Vec<&str> = l[l.rfind(')').ok_or(l.to_string())? + 1..].split_whitespace().collect();
+        let pid = l
+            .split_whitespace()
+            .nth(6)
+            .and_then(|p| p.parse().ok())
+            .ok_or(l.to_string())?;
+        let rest: Vec<&str> = l[l.rfind(')').ok_or(l.to_string())? + 1..]
+            .split_whitespace()
+            .collect();
         if rest.len() != 14 || rest[1] != "y" {
             return Err(format!("unexpected PRN line (netatop inactive?): {l}"));
         }
@@ -32,7 +38,12 @@ fn parse_prn(out: &str) -> Result<Vec<Prn>, String> {
         for (i, c) in counters.iter_mut().enumerate() {
             *c = num(2 + i)?;
         }
-        lines.push(Prn { pid, tgid: num(12)? as i32, is_process: rest[13] == "y", counters });
+        lines.push(Prn {
+            pid,
+            tgid: num(12)? as i32,
+            is_process: rest[13] == "y",
+            counters,
+        });
     }
     Ok(lines)
 }
@@ -78,7 +89,11 @@ pub fn atop_shows_exact_process_and_thread_counters() -> Check {
             let _ = h.join();
         }
     });
-    let tids: Vec<i32> = target.read().split_whitespace().filter_map(|t| t.parse().ok()).collect();
+    let tids: Vec<i32> = target
+        .read()
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
     if tids.len() != 2 {
         return Err("the target's threads did not start".into());
     }
@@ -93,13 +108,19 @@ pub fn atop_shows_exact_process_and_thread_counters() -> Check {
     let process = sum(&lines, |l| l.pid == target.pid && l.is_process);
     let want = [0, 0, 0, 0, total, total * w, 0, 0];
     if process != want {
-        return Err(format!("atop's process line sums {process:?}, expected {want:?}\n{text}"));
+        return Err(format!(
+            "atop's process line sums {process:?}, expected {want:?}\n{text}"
+        ));
     }
     for (tid, n) in tids.iter().zip(SENDS) {
-        let thread = sum(&lines, |l| l.pid == *tid && !l.is_process && l.tgid == target.pid);
+        let thread = sum(&lines, |l| {
+            l.pid == *tid && !l.is_process && l.tgid == target.pid
+        });
         let want = [0, 0, 0, 0, n, n * w, 0, 0];
         if thread != want {
-            return Err(format!("atop's lines of thread {tid} sum {thread:?}, expected {want:?}\n{text}"));
+            return Err(format!(
+                "atop's lines of thread {tid} sum {thread:?}, expected {want:?}\n{text}"
+            ));
         }
     }
     target.finish();
@@ -139,7 +160,9 @@ pub fn atop_shows_exited_process_counters_via_netatopd() -> Check {
     let w = udp_wire(SIZE as u64, false);
     let want = [0, 0, 0, 0, COUNT, COUNT * w, 0, 0];
     if got != want {
-        return Err(format!("atop's lines for the exited pid {pid} sum {got:?}, expected {want:?}\n{text}"));
+        return Err(format!(
+            "atop's lines for the exited pid {pid} sum {got:?}, expected {want:?}\n{text}"
+        ));
     }
     Ok(())
 }

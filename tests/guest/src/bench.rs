@@ -5,6 +5,7 @@
 //!
 //!   netatop-bench [--udp-packets N] [--tcp-bytes N] [--rounds N]
 
+use nix::sys::resource::{setrlimit, Resource};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::Command;
@@ -17,10 +18,17 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { udp_packets: 200_000, tcp_bytes: 1 << 30, rounds: 3 };
+    let mut a = Args {
+        udp_packets: 200_000,
+        tcp_bytes: 1 << 30,
+        rounds: 3,
+    };
     let v: Vec<String> = std::env::args().skip(1).collect();
     for pair in v.chunks(2) {
-        let n = pair.get(1).and_then(|n| n.parse().ok()).unwrap_or_else(|| usage());
+        let n = pair
+            .get(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| usage());
         match pair[0].as_str() {
             "--udp-packets" => a.udp_packets = n,
             "--tcp-bytes" => a.tcp_bytes = n,
@@ -104,9 +112,14 @@ fn idle_sockets(n: usize) -> Vec<UdpSocket> {
     let sink6 = UdpSocket::bind("[::1]:0").expect("bind");
     let mut v = Vec::with_capacity(n);
     for i in 0..n {
-        let (host, sink) = if i % 2 == 0 { ("127.0.0.1:0", &sink4) } else { ("[::1]:0", &sink6) };
+        let (host, sink) = if i % 2 == 0 {
+            ("127.0.0.1:0", &sink4)
+        } else {
+            ("[::1]:0", &sink6)
+        };
         let s = UdpSocket::bind(host).expect("bind (raise the open-file limit?)");
-        s.send_to(&[0], sink.local_addr().expect("addr")).expect("send");
+        s.send_to(&[0], sink.local_addr().expect("addr"))
+            .expect("send");
         v.push(s);
     }
     v
@@ -118,18 +131,19 @@ fn best(rounds: usize, f: impl Fn() -> f64) -> f64 {
 }
 
 fn sh(cmd: &str) {
-    let ok = Command::new("/bin/sh").arg("-c").arg(cmd).status().map(|s| s.success()).unwrap_or(false);
+    let ok = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(cmd)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     assert!(ok, "'{cmd}' failed");
 }
 
 fn main() {
     let a = args();
-    // SAFETY: Raising this process's own open-file limit.
-    unsafe {
-        let lim = libc::rlimit { rlim_cur: 200_000, rlim_max: 200_000 };
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-            eprintln!("cannot raise the open-file limit");
-        }
+    if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, 200_000, 200_000) {
+        eprintln!("cannot raise the open-file limit: {e}");
     }
     let cases: [(&str, &str, bool); 4] = [
         ("UDP IPv4 datagrams/s", "127.0.0.1", true),
@@ -157,23 +171,43 @@ fn main() {
     sh("echo 1025 65535 > /proc/sys/net/ipv4/ip_local_port_range");
     let sockets = idle_sockets(100_000);
     let table = std::fs::read_to_string("/proc/netatop").unwrap_or_default();
-    let records = table.lines().find(|l| l.starts_with("#sockinfo:")).unwrap_or("").to_string();
+    let records = table
+        .lines()
+        .find(|l| l.starts_with("#sockinfo:"))
+        .unwrap_or("")
+        .to_string();
     let loaded = measure("with netatop and 100 000 idle sockets");
     drop(sockets);
     sh("rmmod netatop");
 
-    println!("netatop-bench: best of {} rounds; {} UDP datagrams of 64 bytes, {} MiB of TCP per round", a.rounds, a.udp_packets, a.tcp_bytes >> 20);
+    println!(
+        "netatop-bench: best of {} rounds; {} UDP datagrams of 64 bytes, {} MiB of TCP per round",
+        a.rounds,
+        a.udp_packets,
+        a.tcp_bytes >> 20
+    );
     println!("module loaded with sockmem=16777216; {records}");
-    println!("{:<24}{:>14}{:>14}{:>8}{:>18}{:>8}", "", "without", "with", "ratio", "with 100k socks", "ratio");
+    println!(
+        "{:<24}{:>14}{:>14}{:>8}{:>18}{:>8}",
+        "", "without", "with", "ratio", "with 100k socks", "ratio"
+    );
     for (i, (label, _, _)) in cases.iter().enumerate() {
         println!(
             "{:<24}{:>14.1}{:>14.1}{:>8.3}{:>18.1}{:>8.3}",
-            label, without[i], with[i], with[i] / without[i], loaded[i], loaded[i] / without[i]
+            label,
+            without[i],
+            with[i],
+            with[i] / without[i],
+            loaded[i],
+            loaded[i] / without[i]
         );
     }
     let v6_over_v4 = |r: &Vec<f64>, i: usize| r[i + 1] / r[i];
     println!(
         "IPv6/IPv4 ratio with netatop: UDP {:.3} (without: {:.3}), TCP {:.3} (without: {:.3})",
-        v6_over_v4(&with, 0), v6_over_v4(&without, 0), v6_over_v4(&with, 2), v6_over_v4(&without, 2)
+        v6_over_v4(&with, 0),
+        v6_over_v4(&without, 0),
+        v6_over_v4(&with, 2),
+        v6_over_v4(&without, 2)
     );
 }

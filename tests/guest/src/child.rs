@@ -2,8 +2,13 @@
 //! step started by the parent, so the parent can look at the module's
 //! counters in between.
 
+use nix::fcntl::OFlag;
+use nix::sys::prctl;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::{fork, pipe2, ForkResult, Pid};
+use std::ffi::CString;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
 
 /// The child's side: report results and wait for the next step.
 pub struct Ctl {
@@ -32,25 +37,15 @@ pub struct Child {
 }
 
 fn pipe() -> (std::fs::File, std::fs::File) {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for two descriptors.
-    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0, "pipe");
-    // SAFETY: Both descriptors were just created and are owned here.
-    unsafe {
-        (
-            std::fs::File::from(OwnedFd::from_raw_fd(fds[0])),
-            std::fs::File::from(OwnedFd::from_raw_fd(fds[1])),
-        )
-    }
+    let (r, w) = pipe2(OFlag::O_CLOEXEC).expect("pipe");
+    (std::fs::File::from(r), std::fs::File::from(w))
 }
 
 /// Sets the calling thread's comm.
 pub fn set_comm(name: &str) {
-    let mut buf = [0u8; 16];
     let n = name.len().min(15);
-    buf[..n].copy_from_slice(&name.as_bytes()[..n]);
-    // SAFETY: PR_SET_NAME reads a NUL-terminated string of up to 16 bytes.
-    unsafe { libc::prctl(libc::PR_SET_NAME, buf.as_ptr()) };
+    let name = CString::new(&name.as_bytes()[..n]).expect("a name without NUL");
+    prctl::set_name(&name).expect("PR_SET_NAME");
 }
 
 impl Child {
@@ -59,16 +54,22 @@ impl Child {
         let (up_r, up_w) = pipe();
         let (down_r, down_w) = pipe();
         // SAFETY: The test runner is single threaded.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork failed");
+        let pid = match unsafe { fork() }.expect("fork") {
+            ForkResult::Parent { child } => child.as_raw(),
+            ForkResult::Child => 0,
+        };
         if pid == 0 {
             drop(up_r);
             drop(down_w);
             set_comm(name);
-            let mut ctl = Ctl { to_parent: up_w, from_parent: down_r };
+            let mut ctl = Ctl {
+                to_parent: up_w,
+                from_parent: down_r,
+            };
             body(&mut ctl);
-            // SAFETY: Leaving the child without the parent's destructors.
-            unsafe { libc::_exit(0) };
+            // SAFETY: Leaving the forked child at once, without the parent's
+            // destructors and exit handlers.
+            unsafe { libc::_exit(0) }
         }
         Child {
             pid,
@@ -94,25 +95,20 @@ impl Child {
 
     /// Tells the child it is done and waits for it to exit. (An explicit
     /// message, not end of file: other children inherit the pipe.)
-    pub fn finish(mut self) -> i32 {
+    pub fn finish(mut self) {
         if let Some(mut w) = self.to_child.take() {
             let _ = w.write_all(b"x");
         }
-        let mut status = 0;
-        // SAFETY: Waiting for our own child.
-        unsafe { libc::waitpid(self.pid, &mut status, 0) };
-        status
+        let _ = waitpid(Pid::from_raw(self.pid), None);
     }
 }
 
 impl Drop for Child {
     fn drop(&mut self) {
         if self.to_child.is_some() {
-            // SAFETY: Killing and reaping our own child.
-            unsafe {
-                libc::kill(self.pid, libc::SIGKILL);
-                libc::waitpid(self.pid, std::ptr::null_mut(), 0);
-            }
+            let pid = Pid::from_raw(self.pid);
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
         }
     }
 }

@@ -3,27 +3,23 @@
 use crate::child::{Child, Ctl};
 use crate::netatop::*;
 use crate::sys::*;
-use netatop_logic::abi::{self, NetPerTask};
-use std::io::Read;
+use netatop_client::log;
+use netatop_client::sem::Semaphores;
+use netatop_client::{abi, NetPerTask};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use std::net::UdpSocket;
 use std::time::Duration;
 
 const LOG: &str = "/run/netatop.log";
-const SEMAKEY: libc::key_t = 1541961;
-
-fn sem_id() -> Result<i32, String> {
-    // SAFETY: Looking up the semaphore set of SEMAKEY.
-    let id = unsafe { libc::semget(SEMAKEY, 0, 0) };
-    if id < 0 {
-        Err(format!("no netatopd semaphores: {}", std::io::Error::last_os_error()))
-    } else {
-        Ok(id)
-    }
+fn semaphores() -> Result<Semaphores, String> {
+    Semaphores::open().map_err(|e| format!("no netatopd semaphores: {e}"))
 }
 
-fn sem_val(n: i32) -> Result<i32, String> {
-    // SAFETY: GETVAL on an existing set.
-    Ok(unsafe { libc::semctl(sem_id()?, n, libc::GETVAL) })
+fn sem_val(n: u16) -> Result<i32, String> {
+    semaphores()?
+        .value(n)
+        .map_err(|e| format!("semaphore {n}: {e}"))
 }
 
 /// A reader subscribed like atop: semaphore 1 decremented with SEM_UNDO.
@@ -35,11 +31,8 @@ struct Reader {
 impl Reader {
     fn subscribe() -> Result<Reader, String> {
         let mut child = Child::spawn("log-reader", |ctl: &mut Ctl| {
-            let id = sem_id().expect("semaphores");
-            let mut op = libc::sembuf { sem_num: 1, sem_op: -1, sem_flg: libc::SEM_UNDO as i16 };
-            // SAFETY: One valid operation on an existing set.
-            let r = unsafe { libc::semop(id, &mut op, 1) };
-            ctl.report(if r == 0 { "subscribed" } else { "failed" });
+            let r = semaphores().and_then(|s| s.subscribe().map_err(|e| e.to_string()));
+            ctl.report(if r.is_ok() { "subscribed" } else { "failed" });
             ctl.wait();
         });
         match child.read().as_str() {
@@ -66,28 +59,14 @@ fn read_log(path: &str) -> Result<Log, String> {
     use std::os::unix::fs::MetadataExt;
     let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
     let inode = std::fs::metadata(path).map_err(|e| e.to_string())?.ino();
-    if bytes.len() < 16 {
-        return Err(format!("{path}: {} bytes, no header", bytes.len()));
-    }
-    let u32_at = |o: usize| u32::from_ne_bytes(bytes[o..o + 4].try_into().unwrap());
-    let (hdrlen, ntplen) = (u16::from_ne_bytes([bytes[8], bytes[9]]), u16::from_ne_bytes([bytes[10], bytes[11]]));
-    if (hdrlen, ntplen) != (16, 96) {
-        return Err(format!("header lengths {hdrlen} {ntplen}"));
-    }
-    let mut records = Vec::new();
-    let mut off = 16;
-    while off < bytes.len() {
-        let n = bytes[off] as usize;
-        let stream = bytes.get(off + 1..off + 1 + n).ok_or(format!("truncated record at {off}"))?;
-        let mut out = Vec::new();
-        flate2::read::ZlibDecoder::new(stream).read_to_end(&mut out).map_err(|e| format!("record at {off}: {e}"))?;
-        if out.len() != 96 {
-            return Err(format!("record at {off} inflates to {} bytes", out.len()));
-        }
-        records.push(NetPerTask::from_bytes(&out));
-        off += 1 + n;
-    }
-    Ok(Log { magic: u32_at(0), curseq: u32_at(4), pid: u32_at(12) as i32, records, inode })
+    let (header, records) = log::decode(&bytes).map_err(|e| format!("{path}: {e}"))?;
+    Ok(Log {
+        magic: header.magic,
+        curseq: header.curseq,
+        pid: header.mypid,
+        records,
+        inode,
+    })
 }
 
 /// Starts netatopd (as a daemon) and waits until it has registered.
@@ -108,8 +87,7 @@ fn daemon_pid() -> Result<i32, String> {
 
 fn stop_daemon() -> Check {
     let pid = daemon_pid()?;
-    // SAFETY: Signalling the daemon.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+    kill(Pid::from_raw(pid), Signal::SIGTERM).map_err(|e| format!("SIGTERM to {pid}: {e}"))?;
     for _ in 0..50 {
         if sem_val(0).unwrap_or(0) == 0 {
             return Ok(());
@@ -139,13 +117,16 @@ fn exiting_sender(name: &str, count: usize, size: usize) -> Result<i32, String> 
 fn gc_and_empty_exit() -> Check {
     force_gc()?;
     let s = control_socket().map_err(|e| e.to_string())?;
-    netatop_cmd(&s, abi::NETATOP_EMPTY_EXIT).map_err(|e| format!("EMPTY_EXIT: {e}"))
+    s.command(abi::NETATOP_EMPTY_EXIT)
+        .map_err(|e| format!("EMPTY_EXIT: {e}"))
 }
 
 pub fn second_daemon_is_refused_with_status_2() -> Check {
     drain_exits()?;
     start_daemon("")?;
-    let out = std::process::Command::new("netatopd").output().map_err(|e| e.to_string())?;
+    let out = std::process::Command::new("netatopd")
+        .output()
+        .map_err(|e| e.to_string())?;
     let msg = String::from_utf8_lossy(&out.stderr);
     if out.status.code() != Some(2) || !msg.contains("already running") {
         return Err(format!("second netatopd: {:?} {msg:?}", out.status.code()));
@@ -166,13 +147,25 @@ pub fn no_exited_process_is_missed() -> Check {
         let pid = exiting_sender("exits-soon", round + 1, size)?;
         gc_and_empty_exit()?;
         let log = read_log(LOG)?;
-        let Some(rec) = log.records.iter().find(|r| r.id == pid as i32) else {
-            return Err(format!("round {round}: pid {pid} not in the log after EMPTY_EXIT ({} records)", log.records.len()));
+        let Some(rec) = log.records.iter().find(|r| r.id == pid) else {
+            return Err(format!(
+                "round {round}: pid {pid} not in the log after EMPTY_EXIT ({} records)",
+                log.records.len()
+            ));
         };
         let n = round as u64 + 1;
-        expect_eq(&format!("round {round}"), &counters(rec), &udp_only(n, n * udp_wire(size as u64, false), 0, 0))?;
+        expect_eq(
+            &format!("round {round}"),
+            &counters(rec),
+            &udp_only(n, n * udp_wire(size as u64, false), 0, 0),
+        )?;
         if command(rec) != "exits-soon" || log.curseq as usize != log.records.len() {
-            return Err(format!("round {round}: command {:?}, curseq {} for {} records", command(rec), log.curseq, log.records.len()));
+            return Err(format!(
+                "round {round}: command {:?}, curseq {} for {} records",
+                command(rec),
+                log.curseq,
+                log.records.len()
+            ));
         }
     }
     reader.leave();
@@ -190,8 +183,8 @@ pub fn log_is_recreated_when_readers_leave() -> Check {
         return Err("nothing logged with a reader".into());
     }
     reader.leave();
-    // SAFETY: SIGHUP tells the daemon to look at the readers again.
-    unsafe { libc::kill(daemon_pid()?, libc::SIGHUP) };
+    // SIGHUP tells the daemon to look at the readers again.
+    kill(Pid::from_raw(daemon_pid()?), Signal::SIGHUP).map_err(|e| format!("SIGHUP: {e}"))?;
     std::thread::sleep(Duration::from_millis(500));
     exiting_sender("unlogged", 1, 10)?;
     gc_and_empty_exit()?;
@@ -199,7 +192,10 @@ pub fn log_is_recreated_when_readers_leave() -> Check {
     if after.inode == with_reader.inode || !after.records.is_empty() || after.curseq != 0 {
         return Err(format!(
             "after the reader left: inode {} (was {}), {} records, curseq {}",
-            after.inode, with_reader.inode, after.records.len(), after.curseq
+            after.inode,
+            with_reader.inode,
+            after.records.len(),
+            after.curseq
         ));
     }
     Ok(())
@@ -208,8 +204,7 @@ pub fn log_is_recreated_when_readers_leave() -> Check {
 /// kill -9 leaves no registration behind (SEM_UNDO): a new daemon starts.
 pub fn daemon_restarts_after_kill_9() -> Check {
     let pid = daemon_pid()?;
-    // SAFETY: Killing the daemon.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    kill(Pid::from_raw(pid), Signal::SIGKILL).map_err(|e| format!("SIGKILL to {pid}: {e}"))?;
     std::thread::sleep(Duration::from_millis(300));
     if sem_val(0)? != 0 {
         return Err("semaphore 0 still set after kill -9".into());
@@ -248,7 +243,9 @@ pub fn full_file_system_skips_then_recovers() -> Check {
     sh("mkdir -p /mnt/small && mount -t tmpfs -o size=512k tmpfs /mnt/small")?;
     let result = (|| -> Check {
         let log = "/mnt/small/netatop.log";
-        sh(&format!("netatopd -f --log {log} >/dev/null 2>/tmp/netatopd.err &"))?;
+        sh(&format!(
+            "netatopd -f --log {log} >/dev/null 2>/tmp/netatopd.err &"
+        ))?;
         std::thread::sleep(Duration::from_millis(500));
         let reader = Reader::subscribe()?;
         sh("dd if=/dev/zero of=/mnt/small/filler bs=1k count=500 2>/dev/null")?;
@@ -296,7 +293,10 @@ pub fn removed_log_is_recreated() -> Check {
     let log = log?;
     match log.records.as_slice() {
         [rec] if rec.id == pid => Ok(()),
-        other => Err(format!("{} records in the new log, expected only pid {pid}", other.len())),
+        other => Err(format!(
+            "{} records in the new log, expected only pid {pid}",
+            other.len()
+        )),
     }
 }
 

@@ -3,7 +3,8 @@
 use crate::child::{Child, Ctl};
 use crate::netatop::*;
 use crate::sys::*;
-use netatop_logic::abi::{self, NetPerTask};
+use netatop_client::{abi, NetPerTask};
+use nix::unistd::alarm;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
@@ -28,9 +29,17 @@ fn short_lived(name: &str, count: usize, size: usize) -> Result<i32, String> {
 
 fn expect_exited(npt: &NetPerTask, pid: i32, name: &str, count: u64, size: u64) -> Check {
     if npt.id != pid || command(npt) != name {
-        return Err(format!("exited record {} {:?}, expected {pid} {name:?}", npt.id, command(npt)));
+        return Err(format!(
+            "exited record {} {:?}, expected {pid} {name:?}",
+            npt.id,
+            command(npt)
+        ));
     }
-    expect_eq(&format!("exited {pid}"), &counters(npt), &udp_only(count, count * udp_wire(size, false), 0, 0))
+    expect_eq(
+        &format!("exited {pid}"),
+        &counters(npt),
+        &udp_only(count, count * udp_wire(size, false), 0, 0),
+    )
 }
 
 /// After FORCE_GC an exited process comes out of GETCNT_EXIT once, with
@@ -77,7 +86,8 @@ pub fn empty_exit_waits_until_the_taker_acknowledges() -> Check {
         return Err("the taker did not get the exited process".into());
     }
     let s = control_socket().map_err(|e| e.to_string())?;
-    netatop_cmd(&s, abi::NETATOP_EMPTY_EXIT).map_err(|e| format!("EMPTY_EXIT: {e}"))?;
+    s.command(abi::NETATOP_EMPTY_EXIT)
+        .map_err(|e| format!("EMPTY_EXIT: {e}"))?;
     if std::fs::metadata(marker).is_err() {
         return Err("EMPTY_EXIT returned before the taker acknowledged".into());
     }
@@ -101,11 +111,10 @@ pub fn empty_exit_gives_up_on_a_dead_taker() -> Check {
     taker.finish();
     let s = control_socket().map_err(|e| e.to_string())?;
     catch_alarm();
-    // SAFETY: Arming an alarm that would interrupt a hung EMPTY_EXIT.
-    unsafe { libc::alarm(10) };
-    let r = netatop_cmd(&s, abi::NETATOP_EMPTY_EXIT);
-    // SAFETY: Disarming it.
-    unsafe { libc::alarm(0) };
+    // An alarm that would interrupt a hung EMPTY_EXIT.
+    alarm::set(10);
+    let r = s.command(abi::NETATOP_EMPTY_EXIT);
+    alarm::cancel();
     r.map_err(|e| format!("EMPTY_EXIT did not return on its own: {e}"))
 }
 
@@ -170,15 +179,26 @@ pub fn reused_pid_is_a_new_process() -> Check {
         second.go();
         second.read();
         let now = process(first)?;
-        expect_eq("GETCNT_TGID of the reused pid", &counters(&now), &udp_only(9, 9 * udp_wire(10, false), 0, 0))?;
+        expect_eq(
+            "GETCNT_TGID of the reused pid",
+            &counters(&now),
+            &udp_only(9, 9 * udp_wire(10, false), 0, 0),
+        )?;
         force_gc()?;
-        let exited: Vec<NetPerTask> = drain_exits()?.into_iter().filter(|n| n.id == first).collect();
+        let exited: Vec<NetPerTask> = drain_exits()?
+            .into_iter()
+            .filter(|n| n.id == first)
+            .collect();
         match exited.as_slice() {
             [gone] => expect_exited(gone, first, "first-owner", 4, 10)?,
             other => return Err(format!("{} exit records for pid {first}", other.len())),
         }
         let still = process(first)?;
-        expect_eq("the second owner after GC", &counters(&still), &udp_only(9, 9 * udp_wire(10, false), 0, 0))?;
+        expect_eq(
+            "the second owner after GC",
+            &counters(&still),
+            &udp_only(9, 9 * udp_wire(10, false), 0, 0),
+        )?;
         second.finish();
         Ok(())
     })();

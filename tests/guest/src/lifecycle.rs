@@ -3,14 +3,21 @@
 use crate::child::{Child, Ctl};
 use crate::netatop::*;
 use crate::sys::*;
-use netatop_logic::abi;
+use netatop_client::abi;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use std::net::UdpSocket;
 use std::time::Duration;
 
 /// The module's reference count from /proc/modules.
 fn refcount() -> Option<u64> {
     let m = std::fs::read_to_string("/proc/modules").ok()?;
-    m.lines().find(|l| l.starts_with("netatop "))?.split_whitespace().nth(2)?.parse().ok()
+    m.lines()
+        .find(|l| l.starts_with("netatop "))?
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
 }
 
 /// A caller blocked in GETCNT_EXIT holds the module: rmmod is refused
@@ -21,26 +28,29 @@ pub fn unload_refused_while_a_caller_is_blocked() -> Check {
     let mut waiter = Child::spawn("blocked-taker", |ctl: &mut Ctl| {
         let s = control_socket().expect("socket");
         ctl.report("calling");
-        let mut npt = netatop_logic::abi::NetPerTask::default();
-        let r = netatop_get(&s, abi::NETATOP_GETCNT_EXIT, &mut npt, 96);
+        let mut npt = netatop_client::abi::NetPerTask::default();
+        let r = s.get(abi::NETATOP_GETCNT_EXIT, &mut npt, 96);
         ctl.report(&format!("{r:?}"));
     });
     waiter.read();
     std::thread::sleep(Duration::from_millis(500));
     let during = refcount().ok_or("module not loaded")?;
     if during != before + 1 {
-        return Err(format!("refcount {before} -> {during} with a blocked caller, expected +1"));
+        return Err(format!(
+            "refcount {before} -> {during} with a blocked caller, expected +1"
+        ));
     }
     if unload_module().is_ok() {
         return Err("rmmod succeeded under a blocked caller".into());
     }
-    // SAFETY: Killing our own child.
-    unsafe { libc::kill(waiter.pid, libc::SIGKILL) };
+    let _ = kill(Pid::from_raw(waiter.pid), Signal::SIGKILL);
     drop(waiter);
     std::thread::sleep(Duration::from_millis(200));
     let after = refcount().ok_or("module not loaded")?;
     if after != before {
-        return Err(format!("refcount {after} after the caller died, expected {before}"));
+        return Err(format!(
+            "refcount {after} after the caller died, expected {before}"
+        ));
     }
     unload_module()?;
     load_module("")
@@ -117,14 +127,22 @@ pub fn tiny_limits_overflow_but_known_sockets_stay_exact() -> Check {
             c.finish();
         }
         let after = proc_values()?;
-        let ovf = |v: &std::collections::HashMap<String, u64>, k: &str| v.get(k).copied().unwrap_or(0);
+        let ovf =
+            |v: &std::collections::HashMap<String, u64>, k: &str| v.get(k).copied().unwrap_or(0);
         if ovf(&after, "#sockinfo:overflow") == ovf(&before, "#sockinfo:overflow") {
-            return Err(format!("socket overflow did not rise: {}", ovf(&after, "#sockinfo:overflow")));
+            return Err(format!(
+                "socket overflow did not rise: {}",
+                ovf(&after, "#sockinfo:overflow")
+            ));
         }
         known.go();
         known.read();
         let p = process(known.pid)?;
-        expect_eq("known sender", &counters(&p), &udp_only(21, 21 * udp_wire(100, false), 0, 0))?;
+        expect_eq(
+            "known sender",
+            &counters(&p),
+            &udp_only(21, 21 * udp_wire(100, false), 0, 0),
+        )?;
         known.finish();
         Ok(())
     })();

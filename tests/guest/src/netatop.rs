@@ -2,15 +2,20 @@
 //! the kernel says about tasks and traffic.
 
 use crate::sys::*;
-use netatop_logic::abi::{self, NetPerTask};
+use netatop_client::{abi, NetPerTask};
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::unistd::{alarm, sysconf, SysconfVar};
 use std::collections::HashMap;
 use std::time::Duration;
 
 /// GETCNT_TGID or GETCNT_PID for `id` with a full buffer.
 pub fn getcnt(cmd: i32, id: i32) -> std::io::Result<NetPerTask> {
     let s = control_socket()?;
-    let mut npt = NetPerTask { id, ..Default::default() };
-    let len = netatop_get(&s, cmd, &mut npt, 96)?;
+    let mut npt = NetPerTask {
+        id,
+        ..Default::default()
+    };
+    let len = s.get(cmd, &mut npt, 96)?;
     assert_eq!(len, 96, "returned length");
     Ok(npt)
 }
@@ -30,20 +35,21 @@ pub fn thread(tid: i32) -> Result<NetPerTask, String> {
 pub fn force_gc() -> Check {
     std::thread::sleep(Duration::from_millis(600));
     let s = control_socket().map_err(|e| e.to_string())?;
-    netatop_cmd(&s, abi::NETATOP_FORCE_GC).map_err(|e| format!("FORCE_GC: {e}"))
+    s.command(abi::NETATOP_FORCE_GC)
+        .map_err(|e| format!("FORCE_GC: {e}"))
 }
 
 extern "C" fn on_alarm(_: libc::c_int) {}
 
 /// Makes SIGALRM interrupt system calls (no SA_RESTART) without killing.
 pub fn catch_alarm() {
-    // SAFETY: Installing a handler that does nothing.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_alarm as *const () as usize;
-        sa.sa_flags = 0;
-        libc::sigaction(libc::SIGALRM, &sa, std::ptr::null_mut());
-    }
+    let action = SigAction::new(
+        SigHandler::Handler(on_alarm),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    // SAFETY: The handler does nothing, so it is async-signal-safe.
+    unsafe { sigaction(Signal::SIGALRM, &action) }.expect("sigaction");
 }
 
 /// GETCNT_EXIT with a timeout: `Ok(None)` if nothing came within `secs`
@@ -52,11 +58,9 @@ pub fn getcnt_exit(secs: u32) -> Result<Option<NetPerTask>, String> {
     catch_alarm();
     let s = control_socket().map_err(|e| e.to_string())?;
     let mut npt = NetPerTask::default();
-    // SAFETY: Arming this process's alarm.
-    unsafe { libc::alarm(secs) };
-    let r = netatop_get(&s, abi::NETATOP_GETCNT_EXIT, &mut npt, 96);
-    // SAFETY: Disarming it.
-    unsafe { libc::alarm(0) };
+    alarm::set(secs);
+    let r = s.get(abi::NETATOP_GETCNT_EXIT, &mut npt, 96);
+    alarm::cancel();
     match r {
         Ok(96) => Ok(Some(npt)),
         Ok(n) => Err(format!("GETCNT_EXIT returned length {n}")),
@@ -78,7 +82,12 @@ pub fn drain_exits() -> Result<Vec<NetPerTask>, String> {
 
 /// The command of a record as text.
 pub fn command(npt: &NetPerTask) -> String {
-    let bytes: Vec<u8> = npt.command.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    let bytes: Vec<u8> = npt
+        .command
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
@@ -99,8 +108,10 @@ pub fn btime_of(pid: i32) -> Result<u64, String> {
         .nth(19)
         .and_then(|v| v.parse().ok())
         .ok_or("no starttime")?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    let hz = sysconf(SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .ok_or("no clock tick rate")? as u64;
     Ok(boot + ticks / hz)
 }
 
@@ -137,7 +148,8 @@ pub fn snmp() -> Result<HashMap<String, u64>, String> {
 /// The first number after each label of /proc/netatop, and the one after
 /// `(unident:` or `(overflow:` as "LABELunident" or "LABELoverflow".
 pub fn proc_values() -> Result<HashMap<String, u64>, String> {
-    let text = std::fs::read_to_string("/proc/netatop").map_err(|e| format!("/proc/netatop: {e}"))?;
+    let text =
+        std::fs::read_to_string("/proc/netatop").map_err(|e| format!("/proc/netatop: {e}"))?;
     let mut v = HashMap::new();
     for line in text.lines() {
         let tok: Vec<&str> = line.split_whitespace().collect();
@@ -147,8 +159,18 @@ pub fn proc_values() -> Result<HashMap<String, u64>, String> {
             }
         }
         if tok.len() >= 4 && (tok[2] == "(unident:" || tok[2] == "(overflow:") {
-            let n = tok[3].trim_end_matches(')').parse().map_err(|_| line.to_string())?;
-            v.insert(format!("{}{}", tok[0], tok[2].trim_start_matches('(').trim_end_matches(':')), n);
+            let n = tok[3]
+                .trim_end_matches(')')
+                .parse()
+                .map_err(|_| line.to_string())?;
+            v.insert(
+                format!(
+                    "{}{}",
+                    tok[0],
+                    tok[2].trim_start_matches('(').trim_end_matches(':')
+                ),
+                n,
+            );
         }
     }
     Ok(v)
@@ -200,6 +222,5 @@ pub fn udp_wire(payload: u64, ipv6: bool) -> u64 {
 
 /// The calling thread's id.
 pub fn gettid() -> i32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+    nix::unistd::gettid().as_raw()
 }

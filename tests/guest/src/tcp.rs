@@ -1,7 +1,6 @@
 //! TCP: each side's sent packets are the peer's received packets, and the
 //! module's totals add up with the kernel's own counters.
 
-
 use crate::child::{Child, Ctl};
 use crate::netatop::*;
 use crate::sys::Check;
@@ -68,10 +67,26 @@ fn tcp_conservation(listen: &str) -> Check {
     // Per connection: what one side sent, the other received.
     let (st, ct) = (&srv.tc, &cli.tc);
     let pairs = [
-        ("client sent / server received packets", ct.tcpsndpacks, st.tcprcvpacks),
-        ("client sent / server received bytes", ct.tcpsndbytes, st.tcprcvbytes),
-        ("server sent / client received packets", st.tcpsndpacks, ct.tcprcvpacks),
-        ("server sent / client received bytes", st.tcpsndbytes, ct.tcprcvbytes),
+        (
+            "client sent / server received packets",
+            ct.tcpsndpacks,
+            st.tcprcvpacks,
+        ),
+        (
+            "client sent / server received bytes",
+            ct.tcpsndbytes,
+            st.tcprcvbytes,
+        ),
+        (
+            "server sent / client received packets",
+            st.tcpsndpacks,
+            ct.tcprcvpacks,
+        ),
+        (
+            "server sent / client received bytes",
+            st.tcpsndbytes,
+            ct.tcprcvbytes,
+        ),
     ];
     for (what, a, b) in pairs {
         if a != b || a == 0 {
@@ -85,13 +100,17 @@ fn tcp_conservation(listen: &str) -> Check {
     }
     // Payload plus at least one header per packet went each way.
     if ct.tcpsndbytes < UP as u64 + 54 * ct.tcpsndpacks || st.tcpsndbytes < DOWN as u64 {
-        return Err(format!("bytes too small: client sent {}, server sent {}", ct.tcpsndbytes, st.tcpsndbytes));
+        return Err(format!(
+            "bytes too small: client sent {}, server sent {}",
+            ct.tcpsndbytes, st.tcpsndbytes
+        ));
     }
 
     // Conservation: tasks + unidentified + parked = module totals = kernel.
-    let d = |m: &std::collections::HashMap<String, u64>, n: &std::collections::HashMap<String, u64>, k: &str| {
-        n.get(k).copied().unwrap_or(0) - m.get(k).copied().unwrap_or(0)
-    };
+    let d =
+        |m: &std::collections::HashMap<String, u64>,
+         n: &std::collections::HashMap<String, u64>,
+         k: &str| { n.get(k).copied().unwrap_or(0) - m.get(k).copied().unwrap_or(0) };
     let tasks_snd = ct.tcpsndpacks + st.tcpsndpacks;
     let tasks_rcv = ct.tcprcvpacks + st.tcprcvpacks;
     let mod_snd = d(&proc0, &proc1, "tcpsndpacks:");
@@ -120,7 +139,9 @@ fn tcp_conservation(listen: &str) -> Check {
     ];
     expect_eq("TCP conservation", &got, &want)?;
     if tasks_snd + tasks_rcv < kernel_snd * 2 * 9 / 10 {
-        return Err(format!("only {tasks_snd}+{tasks_rcv} of 2x{kernel_snd} packets charged to the two processes"));
+        return Err(format!(
+            "only {tasks_snd}+{tasks_rcv} of 2x{kernel_snd} packets charged to the two processes"
+        ));
     }
     server.finish();
     client.finish();

@@ -19,7 +19,9 @@ fn usage() -> ! {
 }
 
 fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> T {
-    args.get(i).and_then(|a| a.parse().ok()).unwrap_or_else(|| usage())
+    args.get(i)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| usage())
 }
 
 fn udp(host: IpAddr, count: usize, size: usize) -> std::io::Result<()> {
@@ -32,7 +34,10 @@ fn udp(host: IpAddr, count: usize, size: usize) -> std::io::Result<()> {
         tx.send_to(&payload, to)?;
         rx.recv(&mut buf)?;
     }
-    println!("udp: {count} datagrams of {size} bytes {} -> {to}", tx.local_addr()?);
+    println!(
+        "udp: {count} datagrams of {size} bytes {} -> {to}",
+        tx.local_addr()?
+    );
     Ok(())
 }
 

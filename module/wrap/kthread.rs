@@ -9,7 +9,9 @@ use kernel::bindings;
 use kernel::error::from_err_ptr;
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
+use kernel::sync::aref::ARef;
 use kernel::sync::Arc;
+use kernel::task::Task;
 use kernel::types::ForeignOwnable;
 
 /// The body of a kernel thread.
@@ -47,10 +49,12 @@ pub(crate) fn sleep_interruptible(msecs: u32) {
 /// # Invariants
 ///
 /// `task` is a kthread created by `kthread_create_on_node` that has not
-/// been stopped; `data` came from `Arc::<T>::into_foreign` and is what the
-/// thread borrows.
+/// been stopped, and this value holds a reference on it, so its
+/// `task_struct` stays valid for `kthread_stop` even if the thread
+/// function has already returned; `data` came from
+/// `Arc::<T>::into_foreign` and is what the thread borrows.
 pub(crate) struct KThread<T: ThreadMain> {
-    task: *mut bindings::task_struct,
+    task: ARef<Task>,
     data: *mut c_void,
     _main: PhantomData<Arc<T>>,
 }
@@ -72,8 +76,8 @@ impl<T: ThreadMain> KThread<T> {
                 Some(thread_fn::<T>),
                 data,
                 bindings::NUMA_NO_NODE,
-                c"%s".as_ptr().cast(),
-                name.as_ptr(),
+                c"%s".as_char_ptr(),
+                name.as_char_ptr(),
             )
         };
         let task = match from_err_ptr(task) {
@@ -84,9 +88,15 @@ impl<T: ThreadMain> KThread<T> {
                 return Err(e);
             }
         };
+        // CAST: `Task` is a transparent wrapper of `struct task_struct`.
+        // SAFETY: `task` is a valid task that cannot exit before it is
+        // woken; taking the reference here (`get_task_struct`) keeps it
+        // valid for as long as the returned value lives.
+        let task = ARef::from(unsafe { &*task.cast::<Task>() });
         // SAFETY: `task` was just created and not yet woken.
-        unsafe { bindings::wake_up_process(task) };
-        // INVARIANT: Created above, with `data` from `into_foreign`.
+        unsafe { bindings::wake_up_process(task.as_ptr()) };
+        // INVARIANT: Created above, with `data` from `into_foreign`; the
+        // reference is held by `task`.
         Ok(KThread {
             task,
             data,
@@ -97,10 +107,11 @@ impl<T: ThreadMain> KThread<T> {
 
 impl<T: ThreadMain> Drop for KThread<T> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant the thread exists and was not
-        // stopped; `kthread_stop` wakes it and waits until `run` returned
-        // (or, if it never ran, until it is gone).
-        unsafe { bindings::kthread_stop(self.task) };
+        // SAFETY: By the type invariant the thread was not stopped and its
+        // `task_struct` is held; `kthread_stop` wakes it and waits until
+        // `run` returned (at once if it already has). The reference is
+        // dropped with `self.task` afterwards.
+        unsafe { bindings::kthread_stop(self.task.as_ptr()) };
         // SAFETY: The thread is gone, nothing borrows `data`.
         drop(unsafe { Arc::<T>::from_foreign(self.data) });
     }

@@ -8,7 +8,7 @@
 //! the file and waits for readers in progress before the shown data is
 //! released.
 
-use crate::ffi;
+use super::ffi;
 use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 use kernel::bindings;
@@ -53,7 +53,7 @@ impl<T: Show> ProcEntry<T> {
         // exactly the data pointer passed here.
         let entry = unsafe {
             ffi::proc_create_single_data(
-                name.as_ptr().cast(),
+                name.as_char_ptr(),
                 mode,
                 ptr::null_mut(),
                 show_callback::<T>,

@@ -11,8 +11,9 @@
 //! packet through a [`Packet`], a bounds-checked read-only view, and cannot
 //! change its fate: every packet is accepted.
 
-use crate::account::Dir;
-use crate::ffi;
+use super::constants::{NFPROTO_IPV6, NF_ACCEPT, NF_INET_LOCAL_IN};
+use super::ffi;
+use crate::logic::account::Dir;
 use core::marker::PhantomData;
 use kernel::bindings;
 use kernel::ffi::{c_int, c_uint, c_void};
@@ -21,12 +22,7 @@ use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::Arc;
 use kernel::types::ForeignOwnable;
 
-/// `NF_ACCEPT`.
-const NF_ACCEPT: c_uint = 1;
-/// `NF_INET_LOCAL_IN`.
-const NF_INET_LOCAL_IN: c_uint = 1;
-/// `NFPROTO_IPV6`.
-const NFPROTO_IPV6: u8 = 10;
+pub(crate) use super::constants::{NF_IP6_PRI_CONNTRACK_DEFRAG, NF_IP_PRI_CONNTRACK_DEFRAG};
 
 /// The address family of a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

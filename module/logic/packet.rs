@@ -161,7 +161,10 @@ fn transport(
 }
 
 fn ports_of(b: &[u8]) -> (u16, u16) {
-    (u16::from_be_bytes([b[0], b[1]]), u16::from_be_bytes([b[2], b[3]]))
+    (
+        u16::from_be_bytes([b[0], b[1]]),
+        u16::from_be_bytes([b[2], b[3]]),
+    )
 }
 
 #[cfg(test)]
@@ -201,7 +204,9 @@ mod tests {
     /// A UDP header (or the first 8 bytes of a TCP one): 12345 -> 53.
     const PORTS: [u8; 8] = [0x30, 0x39, 0x00, 0x35, 0, 8, 0, 0];
     /// A TCP header without options: 12345 -> 53, data offset 5.
-    const TCP: [u8; 20] = [0x30, 0x39, 0x00, 0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x10, 0, 0, 0, 0, 0, 0];
+    const TCP: [u8; 20] = [
+        0x30, 0x39, 0x00, 0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x10, 0, 0, 0, 0, 0, 0,
+    ];
 
     #[test]
     fn ipv4_udp_gives_addresses_and_ports() {
@@ -220,17 +225,32 @@ mod tests {
         b.0[0] = 0x46;
         b.0.extend_from_slice(&TCP);
         let h = parse_ipv4(&b);
-        assert_eq!((h.transport, h.ports, h.header_len), (Transport::Tcp, Some((12345, 53)), 44));
+        assert_eq!(
+            (h.transport, h.ports, h.header_len),
+            (Transport::Tcp, Some((12345, 53)), 44)
+        );
     }
 
     #[test]
     fn ipv4_truncated_or_bad_is_unknown() {
-        assert_eq!(parse_ipv4(&Buf(std::vec![0x45; 19])).transport, Transport::Unknown);
-        assert_eq!(parse_ipv4(&ipv4(17, 0, &PORTS[..7])).transport, Transport::Unknown);
-        assert_eq!(parse_ipv4(&ipv4(6, 0, &TCP[..12])).transport, Transport::Unknown);
+        assert_eq!(
+            parse_ipv4(&Buf(std::vec![0x45; 19])).transport,
+            Transport::Unknown
+        );
+        assert_eq!(
+            parse_ipv4(&ipv4(17, 0, &PORTS[..7])).transport,
+            Transport::Unknown
+        );
+        assert_eq!(
+            parse_ipv4(&ipv4(6, 0, &TCP[..12])).transport,
+            Transport::Unknown
+        );
         let mut bad_doff = TCP;
         bad_doff[12] = 0x40;
-        assert_eq!(parse_ipv4(&ipv4(6, 0, &bad_doff)).transport, Transport::Unknown);
+        assert_eq!(
+            parse_ipv4(&ipv4(6, 0, &bad_doff)).transport,
+            Transport::Unknown
+        );
         let mut bad_ihl = ipv4(17, 0, &PORTS);
         bad_ihl.0[0] = 0x44;
         assert_eq!(parse_ipv4(&bad_ihl).transport, Transport::Unknown);
@@ -258,7 +278,10 @@ mod tests {
         opts[12] = 0x80; // 32-byte header
         opts.extend_from_slice(&[1; 12]);
         let h = parse_ipv6(&ipv6(6, &[], &opts));
-        assert_eq!((h.transport, h.ports, h.header_len), (Transport::Tcp, Some((12345, 53)), 72));
+        assert_eq!(
+            (h.transport, h.ports, h.header_len),
+            (Transport::Tcp, Some((12345, 53)), 72)
+        );
         assert_eq!(h.src, [0xfd; 16]);
         assert_eq!(h.dst, [0xfe; 16]);
     }
@@ -269,7 +292,10 @@ mod tests {
         let mut ext = std::vec![60, 0, 0, 0, 0, 0, 0, 0];
         ext.extend_from_slice(&[17, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         let h = parse_ipv6(&ipv6(0, &ext, &PORTS));
-        assert_eq!((h.transport, h.ports, h.header_len), (Transport::Udp, Some((12345, 53)), 72));
+        assert_eq!(
+            (h.transport, h.ports, h.header_len),
+            (Transport::Udp, Some((12345, 53)), 72)
+        );
     }
 
     #[test]
@@ -284,13 +310,28 @@ mod tests {
 
     #[test]
     fn ipv6_icmp_truncated_and_loops() {
-        assert_eq!(parse_ipv6(&ipv6(58, &[], &[0; 4])).transport, Transport::Icmp);
-        assert_eq!(parse_ipv6(&ipv6(17, &[], &[0; 7])).transport, Transport::Unknown);
-        assert_eq!(parse_ipv6(&Buf(std::vec![0x60; 39])).transport, Transport::Unknown);
+        assert_eq!(
+            parse_ipv6(&ipv6(58, &[], &[0; 4])).transport,
+            Transport::Icmp
+        );
+        assert_eq!(
+            parse_ipv6(&ipv6(17, &[], &[0; 7])).transport,
+            Transport::Unknown
+        );
+        assert_eq!(
+            parse_ipv6(&Buf(std::vec![0x60; 39])).transport,
+            Transport::Unknown
+        );
         // An endless chain of empty destination-option headers.
         let chain: Vec<u8> = (0..16).flat_map(|_| [60, 0, 0, 0, 0, 0, 0, 0]).collect();
-        assert_eq!(parse_ipv6(&ipv6(60, &chain, &PORTS)).transport, Transport::Unknown);
+        assert_eq!(
+            parse_ipv6(&ipv6(60, &chain, &PORTS)).transport,
+            Transport::Unknown
+        );
         // Extension header running past the end.
-        assert_eq!(parse_ipv6(&ipv6(0, &[17, 200], &[])).transport, Transport::Unknown);
+        assert_eq!(
+            parse_ipv6(&ipv6(0, &[17, 200], &[])).transport,
+            Transport::Unknown
+        );
     }
 }

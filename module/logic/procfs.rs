@@ -47,7 +47,11 @@ pub struct Snapshot {
 impl fmt::Display for Snapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let proto = |f: &mut fmt::Formatter<'_>, name: &str, c: &Counted| {
-            writeln!(f, "{:<14}{:>12} (unident: {:>9})", name, c.packets, c.unident)
+            writeln!(
+                f,
+                "{:<14}{:>12} (unident: {:>9})",
+                name, c.packets, c.unident
+            )
         };
         proto(f, "tcpsndpacks:", &self.tcp_snd)?;
         proto(f, "tcprcvpacks:", &self.tcp_rcv)?;
@@ -82,10 +86,22 @@ mod tests {
     #[test]
     fn layout_matches_the_original_then_extends_it() {
         let s = Snapshot {
-            tcp_snd: Counted { packets: 10, unident: 1 },
-            tcp_rcv: Counted { packets: 20, unident: 2 },
-            udp_snd: Counted { packets: 30, unident: 3 },
-            udp_rcv: Counted { packets: 40, unident: 4 },
+            tcp_snd: Counted {
+                packets: 10,
+                unident: 1,
+            },
+            tcp_rcv: Counted {
+                packets: 20,
+                unident: 2,
+            },
+            udp_snd: Counted {
+                packets: 30,
+                unident: 3,
+            },
+            udp_rcv: Counted {
+                packets: 40,
+                unident: 4,
+            },
             icmp_snd: 5,
             icmp_rcv: 6,
             unknown: 7,

@@ -10,7 +10,7 @@
 //! crate's `SpinLock` uses plain `spin_lock`, so this backend plugs
 //! `spin_lock_bh` into the kernel crate's generic [`Lock`].
 
-use crate::ffi;
+use super::ffi;
 use kernel::bindings;
 use kernel::sync::lock::{Backend, Lock};
 

@@ -3,7 +3,7 @@
  * C glue for the netatop Rust module: only what Rust cannot reach through
  * the kernel crate's bindings (static inline functions, macros, and C
  * structures that have no Rust binding). No logic lives here; the Rust
- * side declares these functions in module/ffi.rs.
+ * side declares these functions in module/wrap/ffi.rs.
  */
 
 #include <linux/bottom_half.h>
@@ -22,17 +22,19 @@
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
-#include "../include/netatop.h"
+#include "../../include/netatop.h"
 #include "glue.h"
 
-/* The ABI the Rust side asserts in module/abi.rs, checked on the C side. */
+/* The ABI the Rust side asserts in module/logic/abi.rs, checked on the C side. */
 static_assert(sizeof(struct taskcount) == 64);
 static_assert(sizeof(struct netpertask) == 96);
 static_assert(offsetof(struct netpertask, btime) == 8);
 static_assert(offsetof(struct netpertask, command) == 16);
 static_assert(offsetof(struct netpertask, tc) == 32);
+/* atop's command field holds a whole comm. */
+static_assert(COMLEN == TASK_COMM_LEN);
 
-/* --- getsockopt registration (module/nf_sockopt.rs) --- */
+/* --- getsockopt registration (module/wrap/nf_sockopt.rs) --- */
 
 struct nf_sockopt_ops *netatop_sockopt_ops_new(u8 pf, int get_optmin, int get_optmax,
 		int (*get)(struct sock *, int, void __user *, int *),
@@ -50,11 +52,11 @@ struct nf_sockopt_ops *netatop_sockopt_ops_new(u8 pf, int get_optmin, int get_op
 	return ops;
 }
 
-/* --- netfilter hooks in every network namespace (module/nf_hook.rs) --- */
+/* --- netfilter hooks in every network namespace (module/wrap/nf_hook.rs) --- */
 
 /*
  * pernet_operations callbacks get no context pointer, so the hook set is
- * a single static instance; module/nf_hook.rs allows one registration.
+ * a single static instance; module/wrap/nf_hook.rs allows one registration.
  */
 static struct nf_hook_ops netatop_hook_ops[4];
 
@@ -101,7 +103,7 @@ void netatop_hooks_unregister(void)
 	unregister_pernet_subsys(&netatop_net_ops);
 }
 
-/* --- packet and context accessors (module/nf_hook.rs) --- */
+/* --- packet and context accessors (module/wrap/nf_hook.rs) --- */
 
 const void *netatop_skb_header_pointer(const struct sk_buff *skb, int offset,
 		int len, void *buffer)
@@ -161,7 +163,7 @@ int netatop_skb_sk_state(const struct sk_buff *skb)
 	return skb->sk ? READ_ONCE(skb->sk->sk_state) : -1;
 }
 
-/* --- locks (module/sync.rs) --- */
+/* --- locks (module/wrap/sync.rs) --- */
 
 void netatop_spin_lock_bh(spinlock_t *lock)
 {
@@ -178,7 +180,7 @@ int netatop_spin_trylock_bh(spinlock_t *lock)
 	return spin_trylock_bh(lock);
 }
 
-/* --- tasks (module/task.rs) --- */
+/* --- tasks (module/wrap/task.rs) --- */
 
 void netatop_current_ids(pid_t *tgid, pid_t *tid, u64 *process_start, u64 *thread_start)
 {
@@ -188,13 +190,13 @@ void netatop_current_ids(pid_t *tgid, pid_t *tid, u64 *process_start, u64 *threa
 	*thread_start = current->start_boottime;
 }
 
-/* The comm of the current thread, or of its thread group leader. */
-void netatop_current_comm(char *buf, bool leader)
+/*
+ * The comm of the current thread, or of its thread group leader, in @len
+ * bytes of @buf, NUL-padded.
+ */
+void netatop_current_comm(char *buf, size_t len, bool leader)
 {
-	char comm[TASK_COMM_LEN];
-
-	get_task_comm(comm, leader ? current->group_leader : current);
-	memcpy(buf, comm, TASK_COMM_LEN);
+	strscpy_pad(buf, (leader ? current->group_leader : current)->comm, len);
 }
 
 /*

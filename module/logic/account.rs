@@ -6,8 +6,8 @@
 //! Pure logic shared with the host tests; the kernel side keeps the
 //! records in its hash tables and calls these rules under the bucket locks.
 
-use crate::abi::{NetPerTask, TaskCount, COMLEN};
-use crate::packet::{Addr, Headers, Transport};
+use super::abi::{NetPerTask, TaskCount, COMLEN};
+use super::packet::{Addr, Headers, Transport};
 
 /// TCP states as the kernel numbers them (`include/net/tcp_states.h`).
 pub const TCP_ESTABLISHED: u8 = 1;
@@ -72,7 +72,15 @@ impl SockKey {
             Dir::Out => (src_port, dst_port, h.src, h.dst),
         };
         Some(match proto {
-            Proto::Tcp => SockKey { net, proto, ipv6, local_port, remote_port, local, remote },
+            Proto::Tcp => SockKey {
+                net,
+                proto,
+                ipv6,
+                local_port,
+                remote_port,
+                local,
+                remote,
+            },
             Proto::Udp => SockKey {
                 net,
                 proto,
@@ -90,8 +98,12 @@ impl SockKey {
     pub fn hash(&self, seed: u64) -> u64 {
         let mut h = Mixer::new(seed);
         h.add(self.net);
-        h.add(u64::from(self.local_port) << 32 | u64::from(self.remote_port) << 16
-            | u64::from(self.ipv6) << 1 | (self.proto == Proto::Tcp) as u64);
+        h.add(
+            u64::from(self.local_port) << 32
+                | u64::from(self.remote_port) << 16
+                | u64::from(self.ipv6) << 1
+                | u64::from(self.proto == Proto::Tcp),
+        );
         for a in [&self.local, &self.remote] {
             h.add(u64::from_ne_bytes(a[..8].try_into().unwrap_or([0; 8])));
             h.add(u64::from_ne_bytes(a[8..].try_into().unwrap_or([0; 8])));
@@ -123,7 +135,7 @@ impl Mixer {
 /// Hash of a task record's key.
 pub fn task_hash(id: i32, kind: TaskKind, seed: u64) -> u64 {
     let mut h = Mixer::new(seed);
-    h.add(u64::from(id as u32) << 1 | (kind == TaskKind::Thread) as u64);
+    h.add(u64::from(id as u32) << 1 | u64::from(kind == TaskKind::Thread));
     h.finish()
 }
 
@@ -268,7 +280,10 @@ impl SockRecord {
         }
         match self.key.proto {
             Proto::Tcp => {
-                let open = matches!(self.last_state, None | Some(TCP_ESTABLISHED) | Some(TCP_LISTEN));
+                let open = matches!(
+                    self.last_state,
+                    None | Some(TCP_ESTABLISHED) | Some(TCP_LISTEN)
+                );
                 if !open || idle > GC_MAX_TCP_IDLE_SECS * 1000 {
                     SockVerdict::Drop
                 } else {
@@ -313,7 +328,11 @@ impl TaskRecord {
     /// boot (what /proc/stat shows as `btime`).
     pub fn new(id: i32, kind: TaskKind, start: u64, boot_secs: u64, comm: &[u8]) -> Self {
         let mut c = [0u8; COMLEN];
-        let len = comm.iter().position(|&b| b == 0).unwrap_or(comm.len()).min(COMLEN - 1);
+        let len = comm
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(comm.len())
+            .min(COMLEN - 1);
         c[..len].copy_from_slice(&comm[..len]);
         TaskRecord {
             id,
@@ -331,7 +350,7 @@ impl TaskRecord {
     }
 
     /// The record as user space receives it.
-    pub fn to_netpertask(&self) -> NetPerTask {
+    pub fn to_netpertask(self) -> NetPerTask {
         let mut npt = NetPerTask {
             id: self.id,
             btime: self.btime as core::ffi::c_ulong,
@@ -379,7 +398,14 @@ pub fn apply(tc: &mut TaskCount, proto: Proto, c: &Charge) {
 ///   check sequence.
 ///
 /// Without a device (`mtu == 0`) no fragmentation is assumed.
-pub fn wire_amount(len: u32, segs: u32, hdr_len: u32, mtu: u32, link_hdr_len: u32, frag_hdr_len: u32) -> Amount {
+pub fn wire_amount(
+    len: u32,
+    segs: u32,
+    hdr_len: u32,
+    mtu: u32,
+    link_hdr_len: u32,
+    frag_hdr_len: u32,
+) -> Amount {
     let len = u64::from(len);
     let segs = u64::from(segs.max(1));
     let link = u64::from(link_hdr_len) + 4;
@@ -387,7 +413,10 @@ pub fn wire_amount(len: u32, segs: u32, hdr_len: u32, mtu: u32, link_hdr_len: u3
     if segs == 1 && mtu > 0 && len > u64::from(mtu) {
         bytes += len / u64::from(mtu) * (u64::from(frag_hdr_len) + link);
     }
-    Amount { packets: segs, bytes }
+    Amount {
+        packets: segs,
+        bytes,
+    }
 }
 
 /// Tracks what `NETATOP_EMPTY_EXIT` waits for besides an empty exit list:
@@ -448,11 +477,26 @@ mod tests {
         }
     }
 
-    const A: Owner = Owner { tgid: 100, tid: 101, process_start: 5, thread_start: 6 };
-    const B: Owner = Owner { tgid: 200, tid: 200, process_start: 7, thread_start: 7 };
+    const A: Owner = Owner {
+        tgid: 100,
+        tid: 101,
+        process_start: 5,
+        thread_start: 6,
+    };
+    const B: Owner = Owner {
+        tgid: 200,
+        tid: 200,
+        process_start: 7,
+        thread_start: 7,
+    };
 
     fn seen(dir: Dir, packets: u64, bytes: u64, now: u64) -> Seen {
-        Seen { dir, amount: Amount { packets, bytes }, sk_state: None, now }
+        Seen {
+            dir,
+            amount: Amount { packets, bytes },
+            sk_state: None,
+            now,
+        }
     }
 
     #[test]
@@ -465,25 +509,66 @@ mod tests {
             header_len: 40,
         };
         let out = SockKey::of(&h, Dir::Out, 9, false).unwrap();
-        assert_eq!((out.local_port, out.remote_port, out.local, out.remote), (1000, 80, [1; 16], [2; 16]));
+        assert_eq!(
+            (out.local_port, out.remote_port, out.local, out.remote),
+            (1000, 80, [1; 16], [2; 16])
+        );
         let inn = SockKey::of(&h, Dir::In, 9, false).unwrap();
-        assert_eq!((inn.local_port, inn.remote_port, inn.local, inn.remote), (80, 1000, [2; 16], [1; 16]));
+        assert_eq!(
+            (inn.local_port, inn.remote_port, inn.local, inn.remote),
+            (80, 1000, [2; 16], [1; 16])
+        );
     }
 
     #[test]
     fn udp_key_is_the_local_port_only() {
-        let h = Headers { transport: Transport::Udp, src: [1; 16], dst: [2; 16], ports: Some((5000, 53)), header_len: 28 };
+        let h = Headers {
+            transport: Transport::Udp,
+            src: [1; 16],
+            dst: [2; 16],
+            ports: Some((5000, 53)),
+            header_len: 28,
+        };
         let k = SockKey::of(&h, Dir::Out, 9, true).unwrap();
-        assert_eq!(k, SockKey { net: 9, proto: Proto::Udp, ipv6: true, local_port: 5000, remote_port: 0, local: [0; 16], remote: [0; 16] });
-        let reply = Headers { transport: Transport::Udp, src: [3; 16], dst: [1; 16], ports: Some((53, 5000)), header_len: 28 };
+        assert_eq!(
+            k,
+            SockKey {
+                net: 9,
+                proto: Proto::Udp,
+                ipv6: true,
+                local_port: 5000,
+                remote_port: 0,
+                local: [0; 16],
+                remote: [0; 16]
+            }
+        );
+        let reply = Headers {
+            transport: Transport::Udp,
+            src: [3; 16],
+            dst: [1; 16],
+            ports: Some((53, 5000)),
+            header_len: 28,
+        };
         assert_eq!(SockKey::of(&reply, Dir::In, 9, true), Some(k));
     }
 
     #[test]
     fn no_key_without_ports_or_for_other_protocols() {
-        let h = Headers { transport: Transport::Udp, src: [0; 16], dst: [0; 16], ports: None, header_len: 20 };
+        let h = Headers {
+            transport: Transport::Udp,
+            src: [0; 16],
+            dst: [0; 16],
+            ports: None,
+            header_len: 20,
+        };
         assert_eq!(SockKey::of(&h, Dir::In, 0, false), None);
-        let h = Headers { transport: Transport::Icmp, src: [0; 16], dst: [0; 16], ports: Some((1, 2)), header_len: 20 };
+        let h = Headers {
+            transport: Transport::Icmp,
+            src: [0; 16],
+            dst: [0; 16],
+            ports: Some((1, 2)),
+            header_len: 20,
+        };
         assert_eq!(SockKey::of(&h, Dir::In, 0, false), None);
     }
 
@@ -497,7 +582,10 @@ mod tests {
         other = k;
         other.ipv6 = true;
         assert_ne!(k.hash(1), other.hash(1));
-        assert_ne!(task_hash(10, TaskKind::Process, 1), task_hash(10, TaskKind::Thread, 1));
+        assert_ne!(
+            task_hash(10, TaskKind::Process, 1),
+            task_hash(10, TaskKind::Thread, 1)
+        );
     }
 
     #[test]
@@ -508,7 +596,10 @@ mod tests {
             count[(key(Proto::Udp, port).hash(42) % buckets) as usize] += 1;
         }
         let max = *count.iter().max().unwrap();
-        assert!(max <= 24, "longest chain {max} for 8 keys per bucket on average");
+        assert!(
+            max <= 24,
+            "longest chain {max} for 8 keys per bucket on average"
+        );
     }
 
     #[test]
@@ -516,11 +607,32 @@ mod tests {
         let mut r = SockRecord::new(key(Proto::Udp, 5000), 0);
         assert_eq!(r.on_packet(&seen(Dir::In, 1, 100, 1), None), None);
         assert_eq!(r.on_packet(&seen(Dir::In, 1, 50, 2), None), None);
-        assert_eq!(r.parked.received, Amount { packets: 2, bytes: 150 });
+        assert_eq!(
+            r.parked.received,
+            Amount {
+                packets: 2,
+                bytes: 150
+            }
+        );
         let c = r.on_packet(&seen(Dir::Out, 1, 70, 3), Some(A)).unwrap();
         assert_eq!(c.owner, A);
-        assert_eq!(c.packet, (Dir::Out, Amount { packets: 1, bytes: 70 }));
-        assert_eq!(c.parked.received, Amount { packets: 2, bytes: 150 });
+        assert_eq!(
+            c.packet,
+            (
+                Dir::Out,
+                Amount {
+                    packets: 1,
+                    bytes: 70
+                }
+            )
+        );
+        assert_eq!(
+            c.parked.received,
+            Amount {
+                packets: 2,
+                bytes: 150
+            }
+        );
         assert_eq!(r.parked, Parked::default());
         assert_eq!(r.owner, Some(A));
     }
@@ -551,13 +663,45 @@ mod tests {
         let mut tc = TaskCount::default();
         let c = Charge {
             owner: A,
-            packet: (Dir::Out, Amount { packets: 1, bytes: 10 }),
-            parked: Parked { sent: Amount { packets: 2, bytes: 20 }, received: Amount { packets: 3, bytes: 30 } },
+            packet: (
+                Dir::Out,
+                Amount {
+                    packets: 1,
+                    bytes: 10,
+                },
+            ),
+            parked: Parked {
+                sent: Amount {
+                    packets: 2,
+                    bytes: 20,
+                },
+                received: Amount {
+                    packets: 3,
+                    bytes: 30,
+                },
+            },
         };
         apply(&mut tc, Proto::Udp, &c);
-        assert_eq!(tc, TaskCount { udpsndpacks: 3, udpsndbytes: 30, udprcvpacks: 3, udprcvbytes: 30, ..Default::default() });
+        assert_eq!(
+            tc,
+            TaskCount {
+                udpsndpacks: 3,
+                udpsndbytes: 30,
+                udprcvpacks: 3,
+                udprcvbytes: 30,
+                ..Default::default()
+            }
+        );
         apply(&mut tc, Proto::Tcp, &c);
-        assert_eq!((tc.tcpsndpacks, tc.tcpsndbytes, tc.tcprcvpacks, tc.tcprcvbytes), (3, 30, 3, 30));
+        assert_eq!(
+            (
+                tc.tcpsndpacks,
+                tc.tcpsndbytes,
+                tc.tcprcvpacks,
+                tc.tcprcvbytes
+            ),
+            (3, 30, 3, 30)
+        );
     }
 
     #[test]
@@ -588,7 +732,13 @@ mod tests {
     #[test]
     fn task_record_btime_and_command() {
         // Started 90.9 s after a boot at epoch second 1_700_000_000.
-        let r = TaskRecord::new(7, TaskKind::Process, 90_900_000_000, 1_700_000_000, b"sender\0xyz");
+        let r = TaskRecord::new(
+            7,
+            TaskKind::Process,
+            90_900_000_000,
+            1_700_000_000,
+            b"sender\0xyz",
+        );
         let npt = r.to_netpertask();
         assert_eq!((npt.id, npt.btime), (7, 1_700_000_090));
         assert_eq!(&npt.to_bytes()[16..32], b"sender\0\0\0\0\0\0\0\0\0\0");
@@ -600,13 +750,25 @@ mod tests {
     #[test]
     fn wire_amount_adds_link_headers_and_checksum() {
         // 100 bytes of UDP payload over IPv4 on an Ethernet-like device.
-        assert_eq!(wire_amount(128, 1, 28, 1500, 14, 20), Amount { packets: 1, bytes: 146 });
+        assert_eq!(
+            wire_amount(128, 1, 28, 1500, 14, 20),
+            Amount {
+                packets: 1,
+                bytes: 146
+            }
+        );
     }
 
     #[test]
     fn wire_amount_of_fragmented_packets() {
         // 4000-byte IPv4 packet over MTU 1500: two extra fragments.
-        assert_eq!(wire_amount(4000, 1, 28, 1500, 14, 20), Amount { packets: 1, bytes: 4000 + 18 + 2 * (20 + 18) });
+        assert_eq!(
+            wire_amount(4000, 1, 28, 1500, 14, 20),
+            Amount {
+                packets: 1,
+                bytes: 4000 + 18 + 2 * (20 + 18)
+            }
+        );
         // Exactly the MTU: no fragment.
         assert_eq!(wire_amount(1500, 1, 28, 1500, 14, 20).bytes, 1518);
         // No device known.
@@ -616,7 +778,13 @@ mod tests {
     #[test]
     fn wire_amount_of_gso_packets() {
         // 3 TCP segments carried as one 20+32+3000-byte GSO packet.
-        assert_eq!(wire_amount(3052, 3, 52, 1500, 14, 20), Amount { packets: 3, bytes: 3052 + 2 * 52 + 3 * 18 });
+        assert_eq!(
+            wire_amount(3052, 3, 52, 1500, 14, 20),
+            Amount {
+                packets: 3,
+                bytes: 3052 + 2 * 52 + 3 * 18
+            }
+        );
     }
 
     #[test]

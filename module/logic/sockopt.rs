@@ -6,7 +6,7 @@
 //! numbers of `include/netatop.h` and the rules for the caller's length.
 //! The kernel side maps [`Invalid`] to `EINVAL` at the boundary.
 
-use crate::abi::{self, Pid, NETPERTASK_SIZE};
+use super::abi::{self, Pid, NETPERTASK_SIZE};
 use core::ffi::c_int;
 use core::mem::size_of;
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The C helpers of the netatop module (glue.c), called from Rust; their
- * Rust declarations are in ffi.rs and must match these.
+ * Rust declarations are in wrap/ffi.rs and must match these.
  */
 #ifndef NETATOP_GLUE_H
 #define NETATOP_GLUE_H
@@ -35,7 +35,7 @@ void netatop_spin_unlock_bh(spinlock_t *lock);
 int netatop_spin_trylock_bh(spinlock_t *lock);
 
 void netatop_current_ids(pid_t *tgid, pid_t *tid, u64 *process_start, u64 *thread_start);
-void netatop_current_comm(char *buf, bool leader);
+void netatop_current_comm(char *buf, size_t len, bool leader);
 int netatop_task_probe(pid_t nr, u64 *start, bool *group_dead, bool *exiting);
 time64_t netatop_boottime_seconds(void);
 

@@ -67,10 +67,14 @@ pub const NETPERTASK_SIZE: usize = size_of::<NetPerTask>();
 
 impl NetPerTask {
     /// The record as the bytes user space sees, padding zeroed.
-    pub fn to_bytes(&self) -> [u8; NETPERTASK_SIZE] {
+    pub fn to_bytes(self) -> [u8; NETPERTASK_SIZE] {
         let mut out = [0u8; NETPERTASK_SIZE];
         put(&mut out, offset_of!(NetPerTask, id), &self.id.to_ne_bytes());
-        put(&mut out, offset_of!(NetPerTask, btime), &self.btime.to_ne_bytes());
+        put(
+            &mut out,
+            offset_of!(NetPerTask, btime),
+            &self.btime.to_ne_bytes(),
+        );
         for (i, c) in self.command.iter().enumerate() {
             out[offset_of!(NetPerTask, command) + i] = *c as u8;
         }
@@ -195,7 +199,11 @@ mod tests {
         assert_eq!(&b[16..32], b"sender\0\0\0\0\0\0\0\0\0\0");
         for i in 0..8 {
             let off = 32 + 8 * i;
-            assert_eq!(&b[off..off + 8], &(i as u64 + 1).to_ne_bytes(), "counter {i}");
+            assert_eq!(
+                &b[off..off + 8],
+                &(i as u64 + 1).to_ne_bytes(),
+                "counter {i}"
+            );
         }
     }
 
@@ -208,7 +216,13 @@ mod tests {
     #[test]
     fn short_input_reads_the_id_only() {
         let npt = NetPerTask::from_bytes(&77i32.to_ne_bytes());
-        assert_eq!(npt, NetPerTask { id: 77, ..Default::default() });
+        assert_eq!(
+            npt,
+            NetPerTask {
+                id: 77,
+                ..Default::default()
+            }
+        );
     }
 
     #[test]

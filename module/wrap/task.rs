@@ -6,9 +6,9 @@
 //! Ids are those of the initial pid namespace; a task is identified by its
 //! id together with its start time, so a reused pid is a different task.
 
-use crate::account::{Owner, TaskKind};
-use crate::abi::COMLEN;
-use crate::ffi;
+use super::{constants, ffi};
+use crate::logic::abi::COMLEN;
+use crate::logic::account::{Owner, TaskKind};
 use kernel::ffi::c_char;
 
 /// The current task as a socket owner.
@@ -25,13 +25,21 @@ pub(crate) fn current_owner() -> Owner {
     }
 }
 
+// atop's command field holds a whole comm of this kernel.
+const _: () = assert!(COMLEN == constants::TASK_COMM_LEN);
+
 /// The comm of the current thread, or of its thread group leader for a
 /// process record.
 pub(crate) fn current_comm(kind: TaskKind) -> [u8; COMLEN] {
     let mut comm = [0u8; COMLEN];
-    // SAFETY: `comm` has room for TASK_COMM_LEN (== COMLEN) bytes.
+    // SAFETY: `comm` is valid for writes of `comm.len()` bytes, the most
+    // the function writes.
     unsafe {
-        ffi::netatop_current_comm(comm.as_mut_ptr().cast::<c_char>(), kind == TaskKind::Process)
+        ffi::netatop_current_comm(
+            comm.as_mut_ptr().cast::<c_char>(),
+            comm.len(),
+            kind == TaskKind::Process,
+        )
     };
     comm
 }
@@ -42,7 +50,8 @@ pub(crate) fn alive(id: i32, kind: TaskKind, start: u64) -> bool {
     let (mut found_start, mut group_dead, mut exiting) = (0, false, false);
     // SAFETY: All pointers are valid for writes; the lookup is done under
     // RCU inside the function.
-    let ret = unsafe { ffi::netatop_task_probe(id, &mut found_start, &mut group_dead, &mut exiting) };
+    let ret =
+        unsafe { ffi::netatop_task_probe(id, &mut found_start, &mut group_dead, &mut exiting) };
     ret == 0
         && found_start == start
         && match kind {

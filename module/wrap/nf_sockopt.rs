@@ -9,7 +9,7 @@
 //! holds a reference on the owning module while a handler runs, so the
 //! module cannot be unloaded under a caller (even one that sleeps).
 
-use crate::ffi;
+use super::ffi;
 use core::marker::PhantomData;
 use core::ops::Range;
 use core::ptr::NonNull;

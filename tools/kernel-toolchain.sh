@@ -4,7 +4,7 @@
 # Print the make variables that build netatop.ko with the toolchain the
 # kernel in KDIR was built with:
 #
-#   RUSTC=... RUSTDOC=... [LLVM=1]
+#   RUSTC=... RUSTDOC=... [CLIPPY_DRIVER=...] [LLVM=1]
 #
 # Rust crate metadata is only compatible within one compiler version, so
 # the compiler must print exactly the kernel's CONFIG_RUSTC_VERSION_TEXT.
@@ -63,8 +63,14 @@ done
   (no candidate found: tried $candidates)}
 set RUSTC (and RUSTDOC) to that compiler"
 
-# rustdoc comes with the compiler: same directory, same version suffix.
-rustdoc=${RUSTDOC:-$(dirname "$rustc")/$(basename "$rustc" | sed 's/^rustc/rustdoc/')}
+# rustdoc comes with the compiler: same directory, same version suffix;
+# so does clippy-driver where it is installed (used by make CLIPPY=1).
+beside() {
+	echo "$(dirname "$rustc")/$(basename "$rustc" | sed "s/^rustc/$1/")"
+}
+rustdoc=${RUSTDOC:-$(beside rustdoc)}
+clippy=${CLIPPY_DRIVER:-$(beside clippy-driver)}
+[ -x "$clippy" ] || clippy=
 
 # A clang-built kernel wants LLVM=: 1 when "clang" on PATH is the kernel's
 # compiler, else the versioned names (LLVM=-19) or the versioned directory
@@ -88,4 +94,4 @@ else
 	llvm=
 fi
 
-echo "RUSTC=$rustc RUSTDOC=$rustdoc${llvm:+ LLVM=$llvm}"
+echo "RUSTC=$rustc RUSTDOC=$rustdoc${clippy:+ CLIPPY_DRIVER=$clippy}${llvm:+ LLVM=$llvm}"

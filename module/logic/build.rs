@@ -32,9 +32,12 @@ int main(void)
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
-    let include = manifest.join("../include");
+    let include = manifest.join("../../include");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
-    println!("cargo:rerun-if-changed={}", include.join("netatop.h").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        include.join("netatop.h").display()
+    );
     println!("cargo:rerun-if-changed=build.rs");
 
     let src = out.join("c_layout.c");
@@ -49,8 +52,13 @@ fn main() {
         .arg(&src)
         .status()
         .unwrap_or_else(|e| panic!("cannot run the C compiler '{cc}': {e}"));
-    assert!(status.success(), "compiling the netatop.h layout probe failed");
-    let output = Command::new(&exe).output().expect("running the layout probe");
+    assert!(
+        status.success(),
+        "compiling the netatop.h layout probe failed"
+    );
+    let output = Command::new(&exe)
+        .output()
+        .expect("running the layout probe");
     assert!(output.status.success(), "the layout probe failed");
     fs::write(out.join("c_layout.rs"), output.stdout).unwrap();
 }

@@ -5,9 +5,11 @@
 //! normal crate so their logic is unit tested on the host and their ABI
 //! definitions can be shared with `netatopd`.
 //!
-//! Files listed here may use `core` only.
+//! Files listed here may use `core` only, and no `unsafe`; the kernel
+//! build lists the same files in `../logic.rs`.
 
 #![no_std]
+#![forbid(unsafe_code)]
 
 pub mod abi;
 pub mod account;

@@ -1,0 +1,102 @@
+//! The System V semaphore set atop and netatopd share
+//! (`include/netatopd.h`): semaphore 0 counts running daemons (0 or 1),
+//! semaphore 1 is 100 minus the number of subscribed readers.
+
+use std::io;
+
+/// `SEMAKEY`.
+pub const SEMAKEY: libc::key_t = 1541961;
+/// Initial value of semaphore 1: no readers.
+pub const READERS_BASE: i32 = 100;
+/// Semaphore 0: running daemons.
+pub const DAEMONS: u16 = 0;
+/// Semaphore 1: `READERS_BASE` minus the subscribed readers.
+pub const READERS: u16 = 1;
+
+/// Readers subscribed, from the value of semaphore 1.
+pub fn readers_from(value: i32) -> u32 {
+    u32::try_from(READERS_BASE - value).unwrap_or(0)
+}
+
+/// An existing semaphore set of `SEMAKEY`.
+#[derive(Clone, Copy, Debug)]
+pub struct Semaphores {
+    id: i32,
+}
+
+impl Semaphores {
+    /// The set as it is now; `ENOENT` if no daemon ever created it.
+    pub fn open() -> io::Result<Semaphores> {
+        // SAFETY: A plain system call.
+        let id = unsafe { libc::semget(SEMAKEY, 0, 0) };
+        if id < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(Semaphores { id })
+        }
+    }
+
+    /// The set identified by `id` (from `semget`).
+    pub fn from_id(id: i32) -> Semaphores {
+        Semaphores { id }
+    }
+
+    /// The set's identifier.
+    pub fn id(&self) -> i32 {
+        self.id
+    }
+
+    /// The value of semaphore `n`.
+    pub fn value(&self, n: u16) -> io::Result<i32> {
+        // SAFETY: GETVAL takes no further argument.
+        let v = unsafe { libc::semctl(self.id, i32::from(n), libc::GETVAL) };
+        if v < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(v)
+        }
+    }
+
+    /// Readers subscribed now.
+    pub fn readers(&self) -> io::Result<u32> {
+        self.value(READERS).map(readers_from)
+    }
+
+    /// Applies `ops` (semaphore, change, flags) atomically.
+    pub fn apply(&self, ops: &[(u16, i16, i32)]) -> io::Result<()> {
+        let mut bufs: Vec<libc::sembuf> = ops
+            .iter()
+            .map(|&(sem_num, sem_op, flags)| libc::sembuf {
+                sem_num,
+                sem_op,
+                sem_flg: flags as i16,
+            })
+            .collect();
+        // SAFETY: `bufs` holds `bufs.len()` valid operations.
+        if unsafe { libc::semop(self.id, bufs.as_mut_ptr(), bufs.len()) } < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Subscribes the calling process as a reader, the way atop does: the
+    /// kernel undoes it when the process ends.
+    pub fn subscribe(&self) -> io::Result<()> {
+        self.apply(&[(READERS, -1, libc::SEM_UNDO)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_count_down_from_100() {
+        assert_eq!(readers_from(100), 0);
+        assert_eq!(readers_from(99), 1);
+        assert_eq!(readers_from(97), 3);
+        // Someone incremented without decrementing first.
+        assert_eq!(readers_from(101), 0);
+    }
+}

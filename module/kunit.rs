@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The module's KUnit suites: the record table under real BH locks.
+//!
+//! Built only into a test build of the module (`make module
+//! NETATOP_KUNIT=1`); KUnit runs the suites when that module is loaded
+//! into a kernel with `CONFIG_KUNIT=y`, and prints KTAP to the kernel log.
+
+#[cfg(not(CONFIG_KUNIT))]
+compile_error!("NETATOP_KUNIT=1 needs a kernel built with CONFIG_KUNIT=y");
+
+#[kernel::macros::kunit_tests(netatop_table)]
+mod table {
+    use crate::table::Table;
+    use kernel::prelude::*;
+
+    fn table(records: usize) -> Result<Table<u64>> {
+        Table::new(
+            records * core::mem::size_of::<u64>(),
+            c"netatop_test_bucket",
+            kernel::static_lock_class!(),
+        )
+    }
+
+    #[test]
+    fn sizes_buckets_from_the_bound() -> Result {
+        let t = table(1000)?;
+        assert_eq!(t.limit(), 1000);
+        assert_eq!(t.buckets(), 512);
+        assert_eq!(table(10)?.buckets(), 64);
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_records_beyond_the_bound() -> Result {
+        let t = table(100)?;
+        for i in 0..150u64 {
+            let mut chain = t.lock(i);
+            let placed = t.insert(&mut chain, i).is_some();
+            assert_eq!(placed, i < 100);
+        }
+        assert_eq!((t.count(), t.overflow()), (100, 50));
+        Ok(())
+    }
+
+    #[test]
+    fn finds_and_removes_records_under_the_bucket_lock() -> Result {
+        let t = table(100)?;
+        for i in 0..64u64 {
+            let mut chain = t.lock(i * 7);
+            t.insert(&mut chain, i * 7);
+        }
+        let mut chain = t.lock(21);
+        let at = chain.iter().position(|&r| r == 21);
+        assert!(at.is_some());
+        assert_eq!(at.and_then(|i| t.remove(&mut chain, i)), Some(21));
+        assert!(!chain.contains(&21));
+        assert_eq!(t.remove(&mut chain, 99), None);
+        drop(chain);
+        assert_eq!(t.count(), 63);
+        Ok(())
+    }
+}
