@@ -2,6 +2,10 @@
 #
 # make            build netatop.ko against KDIR and the netatopd daemon
 # make module     only the kernel module
+# make dkms       the kernel module as DKMS builds it: against KDIR, or
+#                 when KDIR lacks the kernel's Rust metadata (Debian's
+#                 headers), against a tree tools/rust-kbuild.sh makes from
+#                 the kernel's source package
 # make daemon     only the daemon (cargo)
 # make clean      remove what the above built (clean-module: only the
 #                 kernel module's files, without cargo)
@@ -23,7 +27,7 @@ DESTDIR ?=
 # Where systemd looks for packaged units (pkg-config systemd: systemdsystemunitdir).
 SYSTEMDUNITDIR ?= /lib/systemd/system
 
-.PHONY: all module daemon clean clean-module install uninstall
+.PHONY: all module dkms daemon clean clean-module install uninstall
 
 all: module daemon
 
@@ -31,6 +35,10 @@ module:
 	@tools=$$(sh '$(CURDIR)/tools/kernel-toolchain.sh' '$(KDIR)') && \
 	echo "netatop: building for $(KDIR) with $$tools" && \
 	$(MAKE) -C '$(KDIR)' M='$(CURDIR)' $$tools modules
+
+dkms:
+	@kdir=$$(sh '$(CURDIR)/tools/rust-kbuild.sh' '$(KVER)' '$(KDIR)') && \
+	$(MAKE) module KDIR="$$kdir"
 
 daemon:
 	$(CARGO) build --release --locked -p netatopd

@@ -30,7 +30,7 @@ use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use logic::{abi, procfs};
-use wrap::{kthread, nf_hook, nf_sockopt, proc_entry, published};
+use wrap::{kthread, nf_hook, nf_sockopt, param, proc_entry, published};
 
 module! {
     type: NetatopModule,
@@ -74,8 +74,8 @@ impl kernel::Module for NetatopModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let state = Arc::pin_init(
             state::State::new(
-                *module_parameters::sockmem.value(),
-                *module_parameters::taskmem.value(),
+                param::get(module_parameters::sockmem.value()),
+                param::get(module_parameters::taskmem.value()),
             ),
             GFP_KERNEL,
         )?;

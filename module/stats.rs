@@ -23,7 +23,8 @@ impl Counter {
     }
 
     fn sub(&self, n: u64) {
-        self.0.fetch_sub(n, Relaxed);
+        // Adding the two's complement subtracts: the kernel's atomics wrap.
+        self.0.add(n.wrapping_neg(), Relaxed);
     }
 
     fn get(&self) -> u64 {

@@ -100,7 +100,7 @@ impl<R> Table<R> {
             }
         }
         if chain.push(record, GFP_ATOMIC | __GFP_NOWARN).is_err() {
-            self.count.fetch_sub(1, Relaxed);
+            self.uncount();
             self.overflow.add(1, Relaxed);
             return None;
         }
@@ -116,8 +116,14 @@ impl<R> Table<R> {
         }
         chain.swap(index, last);
         let record = chain.pop();
-        self.count.fetch_sub(1, Relaxed);
+        self.uncount();
         record
+    }
+
+    /// One record fewer. (Adding the two's complement subtracts: the
+    /// kernel's atomics wrap.)
+    fn uncount(&self) {
+        self.count.add(1usize.wrapping_neg(), Relaxed);
     }
 
     /// Records in the table.

@@ -5,8 +5,12 @@
 //! namespace (`nf_hook`), a getsockopt range (`nf_sockopt`), a `/proc`
 //! file (`proc_entry`), a kernel thread (`kthread`), a BH-safe spinlock
 //! backend (`sync`), task lookups (`task`), capabilities (`cred`), the
-//! tick clock (`clock`), random numbers (`random`) and the state published
-//! to callbacks without a context pointer (`published`).
+//! tick clock (`clock`), random numbers (`random`), the state published
+//! to callbacks without a context pointer (`published`) and module
+//! parameters (`param`).
+//!
+//! Where kernel versions differ in what the driver uses, the difference is
+//! absorbed here, never in the driver or the logic.
 //!
 //! All of the module's `unsafe` code is in this folder. The raw
 //! declarations (`ffi`, the C helpers of `glue.c`) and the C constants
@@ -24,6 +28,7 @@ pub(crate) mod cred;
 pub(crate) mod kthread;
 pub(crate) mod nf_hook;
 pub(crate) mod nf_sockopt;
+pub(crate) mod param;
 pub(crate) mod proc_entry;
 pub(crate) mod published;
 pub(crate) mod random;

@@ -41,6 +41,33 @@ copy_module_sources() { # DIR
 		xargs -0 cp -p --parents -t "$1")
 }
 
+# The Debian mirror this machine's apt uses.
+debian_mirror() {
+	local mirror
+	mirror=$(grep -hoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list \
+		/etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+		head -n1 | tr -d ' ' || true)
+	if [ -z "$mirror" ]; then
+		mirror=$(grep -hE '^URIs:.*/debian/?$' /etc/apt/sources.list.d/*.sources 2>/dev/null |
+			head -n1 | awk '{print $2}' || true)
+	fi
+	[ -n "$mirror" ] || die "cannot find the Debian mirror in /etc/apt/sources.list*"
+	echo "$mirror"
+}
+
+# Runs COMMAND in the chroot DIR with a clean environment and /proc
+# mounted (apt and objtool need it); chroot_release unmounts it.
+in_chroot() { # DIR COMMAND...
+	local dir=$1
+	shift
+	mountpoint -q "$dir/proc" || mount -t proc proc "$dir/proc"
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+		DEBIAN_FRONTEND=noninteractive chroot "$dir" "$@"
+}
+chroot_release() { # DIR
+	! mountpoint -q "$1/proc" || umount "$1/proc"
+}
+
 log() { printf '\033[1m[%s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -19,7 +19,7 @@ PACKAGES=(
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	build-essential bc bison flex libelf-dev libssl-dev cpio kmod xz-utils
 	qemu-system-x86 busybox-static atop mandoc iproute2 python3
-	dkms systemd
+	dkms systemd debootstrap
 )
 BINDGEN_VERSION=0.72.1
 
@@ -76,14 +76,7 @@ fetch_kernel_source() {
 	local aptdir="$NETATOP_CACHE/apt-forky"
 	mkdir -p "$aptdir/lists/partial" "$aptdir/archives/partial"
 	local mirror
-	mirror=$(grep -hoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list \
-		/etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
-		head -n1 | tr -d ' ' || true)
-	if [ -z "$mirror" ]; then
-		mirror=$(grep -hE '^URIs:.*/debian/?$' /etc/apt/sources.list.d/*.sources 2>/dev/null |
-			head -n1 | awk '{print $2}' || true)
-	fi
-	[ -n "$mirror" ] || die "cannot find the Debian mirror in /etc/apt/sources.list*"
+	mirror=$(debian_mirror)
 	cat >"$aptdir/sources.list" <<-EOF
 	deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror forky main
 	EOF

@@ -204,6 +204,63 @@ vm_tests systemd --systemd --timeout 400 --tree "$stage" \
 	--file "$NETATOP_TOP/vm/systemd-test.sh:/systemd-test.sh" -- sh /systemd-test.sh
 rm -rf "$stage"
 
+# Debian's own kernels: a chroot of the suite with the stock kernel and
+# headers and what README tells a user to install (scripts/stock-kernel.sh),
+# the real 'dkms add/build/install' in it, then that stock kernel image
+# booted with the installed module tree, and the in-guest tests that need
+# no debugging kernel. Results are named after the suite and the kernel
+# release.
+stock_exclude=(
+	kunit_suites_of_the_module_pass                      # needs our KUnit test build
+	load_unload_20_times_without_leak                    # needs kmemleak
+	receive_only_socket_becomes_unident_after_60_seconds # 60 s; the rule is the module's, not the kernel's
+)
+stock_tests=$("$NETATOP_TOP/target/guest/x86_64-unknown-linux-gnu/release/netatop-guest-test" --list |
+	grep -vxF "$(printf '%s\n' "${stock_exclude[@]}")")
+dkms_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
+stock_suite() { # SUITE
+	local suite=$1 root kver name tree lib
+	if ! root=$("$NETATOP_TOP/scripts/stock-kernel.sh" "$suite" 2>"$logs/stock-$suite.log"); then
+		echo "FAIL debian-$suite::chroot_with_the_stock_kernel" >>"$results"
+		tail -n 20 "$logs/stock-$suite.log"
+		return
+	fi
+	kver=$(in_chroot "$root" dpkg-query -W -f='${Depends}' linux-image-amd64 | tr ',' '\n' |
+		sed -n 's/^ *linux-image-\([^ ]*\).*/\1/p')
+	if [ ! -f "$root/boot/vmlinuz-$kver" ]; then
+		echo "FAIL debian-$suite::stock_kernel_installed" >>"$results"
+		return
+	fi
+	name="debian-$suite-$kver"
+	log "stock kernel $kver of $suite"
+	# The module's source where DKMS expects it, as a packager puts it.
+	in_chroot "$root" dkms remove -m netatop -v "$dkms_ver" --all >/dev/null 2>&1 || true
+	rm -rf "$root/usr/src/netatop-$dkms_ver"
+	mkdir -p "$root/usr/src/netatop-$dkms_ver"
+	git ls-files -z | xargs -0 cp --parents -t "$root/usr/src/netatop-$dkms_ver"
+	record "$name::dkms_add" in_chroot "$root" dkms add -m netatop -v "$dkms_ver"
+	dkms_stock_build() {
+		in_chroot "$root" dkms build -m netatop -v "$dkms_ver" -k "$kver" >"$logs/$name-dkms-build.log" 2>&1 ||
+			{ tail -n 30 "$logs/$name-dkms-build.log"; cat "$root/var/lib/dkms/netatop/$dkms_ver/build/make.log" 2>/dev/null | tail -n 40; return 1; }
+	}
+	record "$name::dkms_build_on_the_stock_headers" dkms_stock_build
+	dkms_stock_install() {
+		in_chroot "$root" dkms install -m netatop -v "$dkms_ver" -k "$kver" &&
+			in_chroot "$root" modinfo -k "$kver" -n netatop | grep -q "/lib/modules/$kver/updates/dkms/" &&
+			grep -q 'updates/dkms/netatop' "$root/lib/modules/$kver/modules.dep"
+	}
+	record "$name::dkms_install_installs_and_runs_depmod" dkms_stock_install
+	tree=$(mktemp -d)
+	"$NETATOP_TOP/scripts/stock-kernel.sh" "$suite" --guest-tree "$kver" "$tree"
+	chroot_release "$root"
+	# shellcheck disable=SC2086 # one argument per test name
+	vm_tests "$name" --kernel "$root/boot/vmlinuz-$kver" --tree "$tree" --timeout 1500 \
+		--file "$NETATOP_TOP/vm/stock-test.sh:/stock-test.sh" -- sh /stock-test.sh "$kver" $stock_tests
+	rm -rf "$tree"
+}
+stock_suite forky
+stock_suite trixie-backports
+
 # The splat check must be able to fail: a boot logs a fake BUG line and
 # vm-run has to report it (status 125).
 splat_selftest() {

@@ -14,7 +14,11 @@
 #   -m, --module FILE        the netatop.ko to put in the guest (default: the
 #                            one built in the top directory)
 #       --tree DIR           copy the tree DIR over the guest's root (e.g. a
-#                            'make install DESTDIR=DIR')
+#                            'make install DESTDIR=DIR'); repeatable
+#       --kernel FILE        boot the kernel image FILE (e.g. a distribution's
+#                            vmlinuz) instead of the test kernel; the guest
+#                            then gets no netatop.ko of ours: the module comes
+#                            with that kernel's module tree (--tree)
 #       --systemd            boot with the host's systemd as PID 1 instead of
 #                            the busybox /init; the command runs as the
 #                            service netatop-vm-job
@@ -40,6 +44,7 @@ timeout=600
 keep=
 build=1
 module="$NETATOP_TOP/netatop.ko"
+kernel=
 systemd=0
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -48,6 +53,7 @@ while [ $# -gt 0 ]; do
 	-k|--keep) keep=$2; shift 2 ;;
 	--no-build) build=0; shift ;;
 	-m|--module) module=$2; shift 2 ;;
+	--kernel) kernel=$2; shift 2 ;;
 	--tree) trees+=("$2"); shift 2 ;;
 	--systemd) systemd=1; shift ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -74,9 +80,21 @@ ln -s ../run "$root/var/run"
 cp /bin/busybox "$root/bin/busybox"
 cp "$NETATOP_TOP/vm/init" "$root/init"
 chmod 755 "$root/init"
-cp "$module" "$root/lib/modules/netatop.ko"
-kunit_module="$NETATOP_TOP/$KUNIT_MODULE_DIR/netatop.ko"
-[ ! -f "$kunit_module" ] || cp "$kunit_module" "$root/lib/modules/netatop-kunit.ko"
+# Multi-threaded TCG, except for other kernels: Debian's patches its code
+# at run time (jump labels), and under multi-threaded TCG a vCPU was seen
+# to trap on a breakpoint of a patch in progress ("Oops: int3" in
+# ip_local_deliver while netfilter hooks were unregistered under
+# traffic); one host thread for all vCPUs keeps SMP without that race.
+accel=tcg
+if [ -n "$kernel" ]; then
+	accel=tcg,thread=single
+fi
+if [ -z "$kernel" ]; then
+	kernel="$KDIR/arch/x86/boot/bzImage"
+	cp "$module" "$root/lib/modules/netatop.ko"
+	kunit_module="$NETATOP_TOP/$KUNIT_MODULE_DIR/netatop.ko"
+	[ ! -f "$kunit_module" ] || cp "$kunit_module" "$root/lib/modules/netatop-kunit.ko"
+fi
 for f in "$NETATOP_TOP"/target/guest/x86_64-unknown-linux-gnu/release/*; do
 	[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$root/opt/netatop/bin/"
 done
@@ -126,9 +144,9 @@ console="$work/console.log"
 output="$work/output.log"
 set +e
 timeout --signal=KILL "$timeout" qemu-system-x86_64 \
-	-accel tcg -cpu max -m 1024 -smp 2 \
+	-accel "$accel" -cpu max -m 1024 -smp 2 \
 	-display none -monitor none -no-reboot \
-	-kernel "$KDIR/arch/x86/boot/bzImage" \
+	-kernel "$kernel" \
 	-initrd "$work/initramfs.cpio.gz" \
 	-append "$append" \
 	-serial "file:$console" -serial stdio </dev/null |

@@ -4,7 +4,7 @@
 # Print the make variables that build netatop.ko with the toolchain the
 # kernel in KDIR was built with:
 #
-#   RUSTC=... RUSTDOC=... [CLIPPY_DRIVER=...] [LLVM=1]
+#   RUSTC=... RUSTDOC=... [CLIPPY_DRIVER=...] [LLVM=1 | CC=...]
 #
 # Rust crate metadata is only compatible within one compiler version, so
 # the compiler must print exactly the kernel's CONFIG_RUSTC_VERSION_TEXT.
@@ -94,4 +94,18 @@ else
 	llvm=
 fi
 
-echo "RUSTC=$rustc RUSTDOC=$rustdoc${clippy:+ CLIPPY_DRIVER=$clippy}${llvm:+ LLVM=$llvm}"
+# A gcc-built kernel records its compiler by the name it was called
+# ("x86_64-linux-gnu-gcc-16 (Debian 16.2.0-3) 16.2.0"): that name, or
+# plain gcc, whichever prints exactly that (none: kbuild warns).
+cc=
+if grep -q '^CONFIG_CC_IS_GCC=y$' "$conf" && [ -z "${CC+set}" ]; then
+	cc_want=$(conf_get CC_VERSION_TEXT)
+	for c in "${cc_want%% *}" gcc; do
+		if [ "$("$c" --version 2>/dev/null | head -n 1)" = "$cc_want" ]; then
+			cc=$c
+			break
+		fi
+	done
+fi
+
+echo "RUSTC=$rustc RUSTDOC=$rustdoc${clippy:+ CLIPPY_DRIVER=$clippy}${llvm:+ LLVM=$llvm}${cc:+ CC=$cc}"

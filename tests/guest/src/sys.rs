@@ -100,9 +100,19 @@ pub fn sh(cmd: &str) -> Result<String, String> {
     }
 }
 
-/// Loads netatop.ko, with module parameters if given.
+/// The test kernel's build of the module, put there by the VM harness. On
+/// a distribution's kernel there is none: the module is installed in that
+/// kernel's module tree (by DKMS) and loaded by name.
+const TEST_BUILD: &str = "/lib/modules/netatop.ko";
+
+/// Loads netatop, with module parameters if given.
 pub fn load_module(params: &str) -> Check {
-    sh(&format!("insmod /lib/modules/netatop.ko {params}")).map(|_| ())
+    let cmd = if std::path::Path::new(TEST_BUILD).exists() {
+        format!("insmod {TEST_BUILD} {params}")
+    } else {
+        format!("modprobe netatop {params}")
+    };
+    sh(&cmd).map(|_| ())
 }
 
 /// Unloads netatop.ko.
