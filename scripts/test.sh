@@ -90,6 +90,19 @@ module_clippy() {
 }
 record host::module_builds_clean_under_kernel_clippy module_clippy
 
+# README's "Installing" tells Debian users to install exactly what the
+# stock kernel tests below install.
+readme_install_check() {
+	local suite line rc=0
+	for suite in forky trixie-backports; do
+		while read -r line; do
+			grep -qxF "$line" README.md || { echo "README lacks: $line"; rc=1; }
+		done < <("$NETATOP_TOP/scripts/stock-kernel.sh" "$suite" --packages)
+	done
+	return $rc
+}
+record host::readme_installing_names_what_the_stock_tests_install readme_install_check
+
 # The man pages must lint clean (warnings and errors; style notes aside).
 record host::man_pages_pass_mandoc_lint mandoc -T lint -W warning man/*.[0-9]
 
@@ -217,6 +230,8 @@ stock_exclude=(
 )
 stock_tests=$("$NETATOP_TOP/target/guest/x86_64-unknown-linux-gnu/release/netatop-guest-test" --list |
 	grep -vxF "$(printf '%s\n' "${stock_exclude[@]}")")
+# scripts/test.sh NAME...: only those.
+[ $# -eq 0 ] || stock_tests=$(echo "$stock_tests" | grep -xF "$(printf '%s\n' "$@")" || echo none_selected)
 dkms_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 stock_suite() { # SUITE
 	local suite=$1 root kver name tree lib

@@ -95,12 +95,13 @@ else
 fi
 
 # A gcc-built kernel records its compiler by the name it was called
-# ("x86_64-linux-gnu-gcc-16 (Debian 16.2.0-3) 16.2.0"): that name, or
-# plain gcc, whichever prints exactly that (none: kbuild warns).
+# ("x86_64-linux-gnu-gcc-16 (Debian 16.2.0-3) 16.2.0"): CC from the
+# environment (DKMS may set it), that name, or plain gcc, whichever prints
+# exactly that (none: kbuild warns).
 cc=
-if grep -q '^CONFIG_CC_IS_GCC=y$' "$conf" && [ -z "${CC+set}" ]; then
+if grep -q '^CONFIG_CC_IS_GCC=y$' "$conf"; then
 	cc_want=$(conf_get CC_VERSION_TEXT)
-	for c in "${cc_want%% *}" gcc; do
+	for c in ${CC:-} "${cc_want%% *}" gcc; do
 		if [ "$("$c" --version 2>/dev/null | head -n 1)" = "$cc_want" ]; then
 			cc=$c
 			break
