@@ -120,18 +120,15 @@ impl Drop for LogFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netatop_client::log::encode_record;
-    use netatop_client::{NetPerTask, TaskCount};
+    use netatop_client::log::{decode, encode_record};
+    use netatop_client::NetPerTask;
 
+    /// Any record: the format itself is tested in netatop-client.
     fn sample() -> NetPerTask {
-        let mut n = NetPerTask {
+        NetPerTask {
             id: 4321,
-            btime: 1_764_000_123,
-            tc: TaskCount::from_array([1, 200, 3, 400, 5, 600, 7, 800]),
             ..Default::default()
-        };
-        n.set_command(b"curl");
-        n
+        }
     }
 
     #[test]
@@ -146,6 +143,9 @@ mod tests {
         assert_eq!(&bytes[4..8], &2u32.to_ne_bytes(), "curseq");
         assert_eq!(bytes.len(), HEADER_LEN + 2 * rec.len());
         assert_eq!(&bytes[HEADER_LEN..HEADER_LEN + rec.len()], &rec[..]);
+        let (header, records) = decode(&bytes).unwrap();
+        assert_eq!((header.curseq, header.mypid), (2, 99));
+        assert_eq!(records, vec![sample(), sample()]);
         assert!(log.is_current());
     }
 
