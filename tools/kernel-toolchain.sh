@@ -58,10 +58,8 @@ for c in $candidates; do
 	tried="$tried
   $path: $have"
 done
-[ -n "$rustc" ] || fail "no Rust compiler matches the one the kernel was built with
-  kernel: $want${tried:-
-  (no candidate found: tried $candidates)}
-set RUSTC (and RUSTDOC) to that compiler"
+[ -n "$rustc" ] || fail "no Rust compiler is the one the kernel was built with, $want: install that version (Debian: rustc) or set RUSTC${tried:+; found:$tried}${tried:-
+  (no candidate found: tried $candidates)}"
 
 # rustdoc comes with the compiler: same directory, same version suffix;
 # so does clippy-driver where it is installed (used by make CLIPPY=1).

@@ -67,7 +67,7 @@ command -v "$bindgen" >/dev/null 2>&1 ||
 	fail "bindgen not found; the kernel was built with $bindgen_want (Debian: bindgen)"
 bindgen_have=$("$bindgen" --version 2>/dev/null | head -n 1)
 [ -z "$bindgen_want" ] || [ "$bindgen_have" = "$bindgen_want" ] ||
-	fail "$bindgen is $bindgen_have, the kernel was built with $bindgen_want"
+	fail "$bindgen is $bindgen_have, the kernel was built with $bindgen_want: install that version (Debian: bindgen)"
 ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/*/libclang*.so* >/dev/null 2>&1 ||
 	fail "libclang not found, bindgen needs it (Debian: libclang-dev)"
 
