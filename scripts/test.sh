@@ -289,7 +289,7 @@ stock_tests=$("$NETATOP_TOP/target/guest/x86_64-unknown-linux-gnu/release/netato
 [ $# -eq 0 ] || stock_tests=$(echo "$stock_tests" | grep -xF "$(printf '%s\n' "$@")" || echo none_selected)
 dkms_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 stock_suite() { # SUITE
-	local suite=$1 root kver name tree lib
+	local suite=$1 root kver boot tree t0=$SECONDS
 	if ! root=$("$NETATOP_TOP/scripts/stock-kernel.sh" "$suite" 2>"$logs/stock-$suite.log"); then
 		echo "FAIL debian-$suite::chroot_with_the_stock_kernel" >>"$results"
 		tail -n 20 "$logs/stock-$suite.log"
@@ -301,32 +301,33 @@ stock_suite() { # SUITE
 		echo "FAIL debian-$suite::stock_kernel_installed" >>"$results"
 		return
 	fi
-	name="debian-$suite-$kver"
-	log "stock kernel $kver of $suite"
+	boot="debian-$suite-$kver"
+	log "stock kernel $kver of $suite: chroot ready after $((SECONDS - t0)) s"
 	# The module's source where DKMS expects it, as a packager puts it.
 	in_chroot "$root" dkms remove -m netatop -v "$dkms_ver" --all >/dev/null 2>&1 || true
 	rm -rf "$root/usr/src/netatop-$dkms_ver"
 	mkdir -p "$root/usr/src/netatop-$dkms_ver"
 	git ls-files -z | xargs -0 cp --parents -t "$root/usr/src/netatop-$dkms_ver"
-	record "$name::dkms_add" in_chroot "$root" dkms add -m netatop -v "$dkms_ver"
+	record "$boot::dkms_add" in_chroot "$root" dkms add -m netatop -v "$dkms_ver"
 	dkms_stock_build() {
-		in_chroot "$root" dkms build -m netatop -v "$dkms_ver" -k "$kver" >"$logs/$name-dkms-build.log" 2>&1 ||
-			{ tail -n 30 "$logs/$name-dkms-build.log"; cat "$root/var/lib/dkms/netatop/$dkms_ver/build/make.log" 2>/dev/null | tail -n 40; return 1; }
+		in_chroot "$root" dkms build -m netatop -v "$dkms_ver" -k "$kver" >"$logs/$boot-dkms-build.log" 2>&1 ||
+			{ tail -n 30 "$logs/$boot-dkms-build.log"; cat "$root/var/lib/dkms/netatop/$dkms_ver/build/make.log" 2>/dev/null | tail -n 40; return 1; }
 	}
-	record "$name::dkms_build_on_the_stock_headers" dkms_stock_build
+	record "$boot::dkms_build_on_the_stock_headers" dkms_stock_build
 	dkms_stock_install() {
 		in_chroot "$root" dkms install -m netatop -v "$dkms_ver" -k "$kver" &&
 			in_chroot "$root" modinfo -k "$kver" -n netatop | grep -q "/lib/modules/$kver/updates/dkms/" &&
 			grep -q 'updates/dkms/netatop' "$root/lib/modules/$kver/modules.dep"
 	}
-	record "$name::dkms_install_installs_and_runs_depmod" dkms_stock_install
+	record "$boot::dkms_install_installs_and_runs_depmod" dkms_stock_install
 	tree=$(mktemp -d)
 	"$NETATOP_TOP/scripts/stock-kernel.sh" "$suite" --guest-tree "$kver" "$tree"
 	chroot_release "$root"
 	# shellcheck disable=SC2086 # one argument per test name
-	vm_tests "$name" --kernel "$root/boot/vmlinuz-$kver" --tree "$tree" --timeout 1500 \
+	vm_tests "$boot" --kernel "$root/boot/vmlinuz-$kver" --tree "$tree" --timeout 1500 \
 		--file "$NETATOP_TOP/vm/stock-test.sh:/stock-test.sh" -- sh /stock-test.sh "$kver" $stock_tests
 	rm -rf "$tree"
+	log "stock kernel $kver of $suite: chroot, DKMS and boot took $((SECONDS - t0)) s"
 }
 stock_suite forky
 stock_suite trixie-backports
