@@ -13,8 +13,8 @@
 
 use crate::exits::ExitList;
 use crate::logic::account::{
-    self, wire_amount, Charge, Dir, Owner, Proto, Seen, SockKey, SockRecord, SockVerdict, TaskKind,
-    TaskRecord, GC_INTERVAL_SECS,
+    self, wire_amount, Charge, Dir, ForcedGc, Owner, Proto, Seen, SockKey, SockRecord, SockVerdict,
+    TaskKind, TaskRecord, GC_INTERVAL_SECS,
 };
 use crate::logic::packet::{self, HeaderSource, Transport};
 use crate::logic::procfs::Snapshot;
@@ -28,9 +28,12 @@ use crate::wrap::task;
 use kernel::alloc::KVec;
 use kernel::prelude::*;
 use kernel::seq_file::SeqFile;
+use kernel::sync::atomic::{Atomic, Full, Relaxed};
 use kernel::sync::{new_mutex, Mutex};
+use kernel::time::{delay::fsleep, Delta};
 
-/// FORCE_GC runs the collector at most this often (milliseconds).
+/// Garbage collection runs start at least this far apart (milliseconds),
+/// unless the 15-second run comes sooner.
 const GC_MIN_INTERVAL_MS: u64 = 500;
 
 /// Extra bytes on the wire for each additional fragment's network header.
@@ -46,9 +49,12 @@ pub(crate) struct State {
     tasks: Table<TaskRecord>,
     #[pin]
     pub(crate) exits: ExitList,
-    /// Serialises garbage collection; holds the time of the last run (ms).
+    /// Serialises garbage collection; holds the time the last run started
+    /// (ms).
     #[pin]
     gc: Mutex<Option<u64>>,
+    /// Garbage collection runs started.
+    gc_started: Atomic<u64>,
     /// Seed of the hash functions.
     seed: u64,
     /// Epoch second of boot, for `btime`.
@@ -66,6 +72,7 @@ impl State {
             tasks: Table::new(task_bytes, c"netatop_task_bucket", kernel::static_lock_class!())?,
             exits <- ExitList::new(),
             gc <- new_mutex!(None, "netatop_gc"),
+            gc_started: Atomic::new(0),
             seed,
             boot_secs: task::boot_seconds(),
         }? Error)
@@ -142,15 +149,27 @@ impl State {
             .any(|t| t.is(o.tgid, TaskKind::Process, o.process_start))
     }
 
-    /// Runs the garbage collector; with `forced`, only if the last run is
-    /// at least half a second ago.
+    /// Runs the garbage collector. A forced run (`NETATOP_FORCE_GC`)
+    /// returns once a run that started after the call has completed: it
+    /// runs itself, after waiting for the half second between two runs if
+    /// need be, unless another run started meanwhile.
     pub(crate) fn collect_garbage(&self, forced: bool) {
+        // A read-modify-write reads the newest count: every run counted
+        // here started before this request.
+        let seen = self.gc_started.fetch_add(0, Full);
         let mut last = self.gc.lock();
-        let now = clock::now_ms();
-        if forced && matches!(*last, Some(t) if now.saturating_sub(t) < GC_MIN_INTERVAL_MS) {
-            return;
+        if forced {
+            let started = self.gc_started.load(Relaxed);
+            match account::forced_gc(seen, started, *last, clock::now_ms(), GC_MIN_INTERVAL_MS) {
+                ForcedGc::Covered => return,
+                ForcedGc::RunAfter(ms) => fsleep(Delta::from_millis(ms as i64)),
+                ForcedGc::Run => {}
+            }
         }
+        let now = clock::now_ms();
         *last = Some(now);
+        // Under the lock: a run starts.
+        self.gc_started.fetch_add(1, Full);
 
         self.exits.expire();
         self.collect_tasks();

@@ -461,6 +461,42 @@ impl Handout {
     }
 }
 
+/// What a `NETATOP_FORCE_GC` request does once it holds the collector's
+/// lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForcedGc {
+    /// A run that started after the request has completed: nothing to do.
+    Covered,
+    /// Run now.
+    Run,
+    /// Run after waiting this many milliseconds (at most two runs a
+    /// second).
+    RunAfter(u64),
+}
+
+/// Decides a FORCE_GC request that saw `seen` runs started when it was
+/// made, now that `started` runs have started and the last began at
+/// `last_start` (ms), at `now` (ms), with runs at least `min_interval_ms`
+/// apart. A request is never skipped: it returns only after a run that
+/// started after it.
+pub fn forced_gc(
+    seen: u64,
+    started: u64,
+    last_start: Option<u64>,
+    now: u64,
+    min_interval_ms: u64,
+) -> ForcedGc {
+    if started > seen {
+        return ForcedGc::Covered;
+    }
+    match last_start {
+        Some(t) if now.saturating_sub(t) < min_interval_ms => {
+            ForcedGc::RunAfter(min_interval_ms - now.saturating_sub(t))
+        }
+        _ => ForcedGc::Run,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -808,5 +844,28 @@ mod tests {
         assert!(!h.drained(0, u64::MAX, 100));
         assert!(h.drained(0, 89, 100));
         assert_eq!(h.wait_left(89, 100), 0);
+    }
+
+    #[test]
+    fn forced_gc_coalesces_with_a_later_run_and_never_skips() {
+        // A run began after the request (while it waited for the lock).
+        assert_eq!(forced_gc(4, 5, Some(1_000), 1_100, 500), ForcedGc::Covered);
+        // The last run began before the request, 100 ms ago: wait 400 ms
+        // and run, rather than return without a run.
+        assert_eq!(
+            forced_gc(5, 5, Some(1_000), 1_100, 500),
+            ForcedGc::RunAfter(400)
+        );
+        assert_eq!(
+            forced_gc(5, 5, Some(1_000), 1_499, 500),
+            ForcedGc::RunAfter(1)
+        );
+        assert_eq!(forced_gc(5, 5, Some(1_000), 1_500, 500), ForcedGc::Run);
+        assert_eq!(forced_gc(0, 0, None, 0, 500), ForcedGc::Run);
+        // A clock that went backwards cannot make it wait longer.
+        assert_eq!(
+            forced_gc(5, 5, Some(2_000), 1_000, 500),
+            ForcedGc::RunAfter(500)
+        );
     }
 }

@@ -44,6 +44,12 @@ pub(crate) fn sleep_interruptible(msecs: u32) {
     unsafe { bindings::schedule_timeout_interruptible(timeout) };
 }
 
+// `KThread::run` views a `task_struct` pointer as a `Task`.
+const _: () = assert!(
+    core::mem::size_of::<Task>() == core::mem::size_of::<bindings::task_struct>()
+        && core::mem::align_of::<Task>() == core::mem::align_of::<bindings::task_struct>()
+);
+
 /// A running kernel thread.
 ///
 /// # Invariants

@@ -62,6 +62,26 @@ pub fn exited_process_is_returned_once() -> Check {
     Ok(())
 }
 
+/// Two FORCE_GCs less than half a second apart (two atops, or atop right
+/// after another run): a process that exited between them is on the exit
+/// list when the second returns; the second request is not skipped but
+/// waits for a run of its own.
+pub fn force_gc_soon_after_another_is_not_skipped() -> Check {
+    drain_exits()?;
+    let s = control_socket().map_err(|e| e.to_string())?;
+    s.force_gc().map_err(|e| format!("first FORCE_GC: {e}"))?;
+    let first = std::time::Instant::now();
+    let pid = short_lived("between-gcs", 3, 10)?;
+    let apart = first.elapsed();
+    s.force_gc().map_err(|e| format!("second FORCE_GC: {e}"))?;
+    // Taken at once: nothing may be left for a later collection to find.
+    let npt = getcnt_exit(1)?.ok_or(format!(
+        "the process that exited between two FORCE_GCs {} ms apart is not on the exit list",
+        apart.as_millis()
+    ))?;
+    expect_exited(&npt, pid, "between-gcs", 3, 10)
+}
+
 /// EMPTY_EXIT returns only when the taker of the last record has come
 /// back for the next one (having written what it took).
 pub fn empty_exit_waits_until_the_taker_acknowledges() -> Check {

@@ -6,7 +6,6 @@ use netatop_client::{abi, NetPerTask};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::unistd::{alarm, sysconf, SysconfVar};
 use std::collections::HashMap;
-use std::time::Duration;
 
 /// GETCNT_TGID or GETCNT_PID for `id` with a full buffer.
 pub fn getcnt(cmd: i32, id: i32) -> std::io::Result<NetPerTask> {
@@ -30,10 +29,9 @@ pub fn thread(tid: i32) -> Result<NetPerTask, String> {
     getcnt(abi::NETATOP_GETCNT_PID, tid).map_err(|e| format!("GETCNT_PID {tid}: {e}"))
 }
 
-/// FORCE_GC; waits first so the module's rate limit (two runs a second)
-/// cannot skip it.
+/// FORCE_GC: returns once a garbage collection that started after the
+/// call has completed.
 pub fn force_gc() -> Check {
-    std::thread::sleep(Duration::from_millis(600));
     let s = control_socket().map_err(|e| e.to_string())?;
     s.command(abi::NETATOP_FORCE_GC)
         .map_err(|e| format!("FORCE_GC: {e}"))

@@ -66,7 +66,6 @@ fn main() {
             last_gc = Instant::now();
         }
     }
-    std::thread::sleep(Duration::from_millis(600));
     let _ = ctl.force_gc();
     let t = Instant::now();
     let _ = ctl.empty_exit();

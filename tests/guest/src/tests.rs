@@ -83,6 +83,10 @@ pub fn all() -> Vec<Test> {
             e::exited_process_is_returned_once,
         ),
         (
+            "force_gc_soon_after_another_is_not_skipped",
+            e::force_gc_soon_after_another_is_not_skipped,
+        ),
+        (
             "empty_exit_waits_until_the_taker_acknowledges",
             e::empty_exit_waits_until_the_taker_acknowledges,
         ),
