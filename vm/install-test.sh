@@ -14,6 +14,19 @@ check dkms_built_module_loads_and_unloads sh -c "insmod /root/netatop-dkms.ko &&
 check status_when_stopped_is_3 expect_status 3 /etc/init.d/netatop status
 check start_loads_module_and_daemon sh -c "/etc/init.d/netatop start && grep -q '^netatop ' /proc/modules && pidof netatopd"
 check status_when_running_is_0 expect_status 0 /etc/init.d/netatop status
+# reload keeps the module and its counters (a running atop keeps netatop)
+# and the daemon.
+reload_check() {
+	pid=$(pidof netatopd) || return 1
+	netatop-traffic udp 127.0.0.1 5 10 >/dev/null || return 1
+	before=$(sed -n 's/^udpsndpacks: *\([0-9]*\).*/\1/p' /proc/netatop)
+	/etc/init.d/netatop reload || return 1
+	after=$(sed -n 's/^udpsndpacks: *\([0-9]*\).*/\1/p' /proc/netatop)
+	[ "$before" -ge 5 ] && [ "$after" -ge "$before" ] ||
+		{ echo "udpsndpacks $before before reload, $after after"; return 1; }
+	[ "$(pidof netatopd)" = "$pid" ] || { echo "daemon $pid replaced by $(pidof netatopd)"; return 1; }
+}
+check reload_keeps_the_module_and_the_daemon reload_check
 check restart_gives_a_new_daemon sh -c "old=\$(pidof netatopd); /etc/init.d/netatop restart && new=\$(pidof netatopd) && [ -n \"\$new\" ] && [ \"\$new\" != \"\$old\" ]"
 check stop_stops_daemon_and_unloads sh -c "/etc/init.d/netatop stop && ! pidof netatopd && ! grep -q '^netatop ' /proc/modules"
 check status_after_stop_is_3 expect_status 3 /etc/init.d/netatop status
