@@ -88,12 +88,15 @@ impl State {
         )
     }
 
-    /// The counters of task `id` (the newest record if a pid was reused).
+    /// The counters of task `id`: of the task that has that id now, never
+    /// those of an earlier one that had it (a reused pid); of the newest
+    /// record if no task has it any more.
     pub(crate) fn lookup(&self, id: i32, kind: TaskKind) -> Option<TaskRecord> {
+        let now = task::start_of(id);
         let chain = self.tasks.lock(account::task_hash(id, kind, self.seed));
         chain
             .iter()
-            .filter(|t| t.id == id && t.kind == kind)
+            .filter(|t| t.id == id && t.kind == kind && now.is_none_or(|s| t.start == s))
             .max_by_key(|t| t.start)
             .copied()
     }

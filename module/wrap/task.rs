@@ -60,6 +60,16 @@ pub(crate) fn alive(id: i32, kind: TaskKind, start: u64) -> bool {
         }
 }
 
+/// The start time (ns since boot) of the task that has id `id` now, if
+/// any.
+pub(crate) fn start_of(id: i32) -> Option<u64> {
+    let (mut start, mut group_dead, mut exiting) = (0, false, false);
+    // SAFETY: All pointers are valid for writes; the lookup is done under
+    // RCU inside the function.
+    let ret = unsafe { ffi::netatop_task_probe(id, &mut start, &mut group_dead, &mut exiting) };
+    (ret == 0).then_some(start)
+}
+
 /// The epoch second of boot (`btime` of /proc/stat).
 pub(crate) fn boot_seconds() -> u64 {
     // SAFETY: No preconditions.

@@ -196,6 +196,22 @@ pub fn reused_pid_is_a_new_process() -> Check {
             c.finish();
         }
         let mut second = second.ok_or(format!("pid {first} did not come back"))?;
+        // Before it sends, the new owner of the pid has no counters: not
+        // those of the dead process that had the pid (not yet collected).
+        for (what, cmd) in [
+            ("GETCNT_TGID", abi::NETATOP_GETCNT_TGID),
+            ("GETCNT_PID", abi::NETATOP_GETCNT_PID),
+        ] {
+            match getcnt(cmd, first) {
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+                other => {
+                    return Err(format!(
+                        "{what} of the reused pid before it sent: {:?}, expected ESRCH",
+                        other.map(|n| counters(&n))
+                    ))
+                }
+            }
+        }
         second.go();
         second.read();
         let now = process(first)?;
