@@ -32,13 +32,22 @@ pub struct LogFile {
 }
 
 impl LogFile {
-    /// Creates (or truncates) the log at `path` with a fresh header.
+    /// A new log at `path` with a fresh header. A file already there is
+    /// removed first, never truncated or rewritten: a reader (atop) that
+    /// has it open notices the removal and opens the new file, where a
+    /// log reset in place would make it read across the reset. The new
+    /// file is created exclusively and a symbolic link there is not
+    /// followed.
     pub fn create(path: &Path, pid: i32) -> io::Result<LogFile> {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .mode(0o644)
             .open(path)?;
         (&file).write_all(&Header::new(pid).to_bytes())?;
@@ -146,6 +155,40 @@ mod tests {
         let (header, records) = decode(&bytes).unwrap();
         assert_eq!((header.curseq, header.mypid), (2, 99));
         assert_eq!(records, vec![sample(), sample()]);
+        assert!(log.is_current());
+    }
+
+    #[test]
+    fn a_new_log_replaces_the_old_file_and_never_truncates_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("netatop.log");
+        let mut old = LogFile::create(&path, 7).unwrap();
+        old.append(&encode_record(&sample()).unwrap()).unwrap();
+        // A reader's view of the old file.
+        let reader = std::fs::File::open(&path).unwrap();
+        let new = LogFile::create(&path, 8).unwrap();
+        let seen = reader.metadata().unwrap();
+        assert_eq!(seen.nlink(), 0, "the old file is removed");
+        let old_len = seen.len();
+        assert!(old_len > HEADER_LEN as u64, "the old file keeps its record");
+        let (header, records) = decode(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!((header.mypid, header.curseq, records.len()), (8, 0, 0));
+        assert!(new.is_current() && !old.is_current());
+    }
+
+    #[test]
+    fn a_symbolic_link_at_the_path_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious");
+        std::fs::write(&target, b"not a log").unwrap();
+        let path = dir.path().join("netatop.log");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let log = LogFile::create(&path, 9).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"not a log");
+        assert!(!std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_symlink());
         assert!(log.is_current());
     }
 

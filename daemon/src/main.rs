@@ -103,7 +103,6 @@ struct Daemon {
 impl Daemon {
     /// A fresh, empty log (atop notices the new file).
     fn recreate(&mut self) -> std::io::Result<()> {
-        let _ = std::fs::remove_file(&self.path);
         self.log = LogFile::create(&self.path, self.pid)?;
         Ok(())
     }

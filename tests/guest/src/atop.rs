@@ -166,3 +166,48 @@ pub fn atop_shows_exited_process_counters_via_netatopd() -> Check {
     }
     Ok(())
 }
+
+/// netatopd restarted under a running `atop -K` (a package upgrade,
+/// `systemctl restart`): atop keeps running and shows the exact counters
+/// of a process that exited after the restart. (A daemon that reset the
+/// log in place made atop read across the reset: it tried to allocate
+/// hundreds of gigabytes and exited.)
+pub fn atop_survives_a_netatopd_restart() -> Check {
+    use crate::daemon::{exiting_sender, start_daemon, stop_daemon};
+    const SIZE: u64 = 10;
+    std::fs::create_dir_all("/var/cache").map_err(|e| e.to_string())?;
+    if crate::sys::sh("pidof netatopd").is_err() {
+        start_daemon("")?;
+    }
+    let atop = Command::new("/usr/bin/atop")
+        .args(["-K", "-P", "PRN", "1", "9"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("atop: {e}"))?;
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    // Records atop reads from the first daemon's log.
+    for _ in 0..2 {
+        exiting_sender("before-restart", 3, SIZE as usize)?;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    stop_daemon()?;
+    start_daemon("")?;
+    let pid = exiting_sender("after-restart", 4, SIZE as usize)?;
+    let out = atop.wait_with_output().map_err(|e| format!("atop: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!(
+            "atop ended with {} after netatopd restarted\n{text}",
+            out.status
+        ));
+    }
+    let got = sum(&parse_prn(&text)?, |l| l.pid == pid && l.is_process);
+    let w = udp_wire(SIZE, false);
+    let want = [0, 0, 0, 0, 4, 4 * w, 0, 0];
+    if got != want {
+        return Err(format!(
+            "atop's lines for pid {pid}, exited after the restart, sum {got:?}, expected {want:?}\n{text}"
+        ));
+    }
+    Ok(())
+}

@@ -70,7 +70,7 @@ fn read_log(path: &str) -> Result<Log, String> {
 }
 
 /// Starts netatopd (as a daemon) and waits until it has registered.
-fn start_daemon(args: &str) -> Result<(), String> {
+pub(crate) fn start_daemon(args: &str) -> Result<(), String> {
     sh(&format!("netatopd {args}"))?;
     for _ in 0..50 {
         // Registered, and the log has a whole header.
@@ -86,7 +86,7 @@ fn daemon_pid() -> Result<i32, String> {
     Ok(read_log(LOG)?.pid)
 }
 
-fn stop_daemon() -> Check {
+pub(crate) fn stop_daemon() -> Check {
     let pid = daemon_pid()?;
     kill(Pid::from_raw(pid), Signal::SIGTERM).map_err(|e| format!("SIGTERM to {pid}: {e}"))?;
     for _ in 0..50 {
@@ -100,7 +100,7 @@ fn stop_daemon() -> Check {
 
 /// A process named `name` that sends `count` UDP datagrams of `size`
 /// bytes and exits; its pid once reaped.
-fn exiting_sender(name: &str, count: usize, size: usize) -> Result<i32, String> {
+pub(crate) fn exiting_sender(name: &str, count: usize, size: usize) -> Result<i32, String> {
     let mut c = Child::spawn(name, move |ctl: &mut Ctl| {
         let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
         for _ in 0..count {

@@ -168,6 +168,10 @@ pub fn all() -> Vec<Test> {
             "atop_shows_exited_process_counters_via_netatopd",
             crate::atop::atop_shows_exited_process_counters_via_netatopd,
         ),
+        (
+            "atop_survives_a_netatopd_restart",
+            crate::atop::atop_survives_a_netatopd_restart,
+        ),
         ("netatopd_stops_on_sigterm", crate::daemon::stops_on_sigterm),
         (
             "unload_refused_while_a_caller_is_blocked",
