@@ -18,6 +18,26 @@ pub fn readers_from(value: i32) -> u32 {
     u32::try_from(READERS_BASE - value).unwrap_or(0)
 }
 
+/// Who owns a semaphore set, and how it is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetInfo {
+    pub uid: u32,
+    /// The creator.
+    pub cuid: u32,
+    /// Permission bits.
+    pub mode: u16,
+    pub nsems: libc::c_ulong,
+}
+
+impl SetInfo {
+    /// Whether this is a set netatopd made: root's, two semaphores, and no
+    /// access for group and others. Any other set of the key was made by
+    /// someone else to control atop and netatopd.
+    pub fn is_netatopds(&self) -> bool {
+        self.uid == 0 && self.cuid == 0 && self.mode & 0o077 == 0 && self.nsems == 2
+    }
+}
+
 /// An existing semaphore set of `SEMAKEY`.
 #[derive(Clone, Copy, Debug)]
 pub struct Semaphores {
@@ -57,6 +77,34 @@ impl Semaphores {
         }
     }
 
+    /// Owner, permissions and size of the set.
+    pub fn info(&self) -> io::Result<SetInfo> {
+        let mut ds = std::mem::MaybeUninit::<libc::semid_ds>::zeroed();
+        // SAFETY: IPC_STAT fills in the `semid_ds` it is given.
+        if unsafe { libc::semctl(self.id, 0, libc::IPC_STAT, ds.as_mut_ptr()) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: Zeroed, then filled in by the kernel: every field is
+        // initialised.
+        let ds = unsafe { ds.assume_init() };
+        Ok(SetInfo {
+            uid: ds.sem_perm.uid,
+            cuid: ds.sem_perm.cuid,
+            mode: ds.sem_perm.mode & 0o777,
+            nsems: ds.sem_nsems,
+        })
+    }
+
+    /// Removes the set (its owner, its creator or root may).
+    pub fn remove(self) -> io::Result<()> {
+        // SAFETY: IPC_RMID takes no further argument.
+        if unsafe { libc::semctl(self.id, 0, libc::IPC_RMID) } < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
     /// Readers subscribed now.
     pub fn readers(&self) -> io::Result<u32> {
         self.value(READERS).map(readers_from)
@@ -90,6 +138,34 @@ impl Semaphores {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_roots_private_set_of_two_is_netatopds() {
+        let ours = SetInfo {
+            uid: 0,
+            cuid: 0,
+            mode: 0o600,
+            nsems: 2,
+        };
+        assert!(ours.is_netatopds());
+        assert!(!SetInfo { uid: 65534, ..ours }.is_netatopds());
+        assert!(!SetInfo {
+            cuid: 65534,
+            ..ours
+        }
+        .is_netatopds());
+        assert!(!SetInfo {
+            mode: 0o666,
+            ..ours
+        }
+        .is_netatopds());
+        assert!(!SetInfo {
+            mode: 0o640,
+            ..ours
+        }
+        .is_netatopds());
+        assert!(!SetInfo { nsems: 1, ..ours }.is_netatopds());
+    }
 
     #[test]
     fn readers_count_down_from_100() {

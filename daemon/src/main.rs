@@ -214,7 +214,18 @@ fn main() -> ExitCode {
     // Registered after daemon(): the kernel undoes it when this process,
     // not a parent that exited, ends.
     let sems = match sem::Semaphores::register() {
-        Ok(s) => s,
+        Ok((s, None)) => s,
+        Ok((s, Some(theirs))) => {
+            report.warn(&format!(
+                "removed a semaphore set of key {} that was not netatopd's (owner uid {}, creator uid {}, mode {:o}, {} semaphores) and made a new one",
+                sem::SEMAKEY,
+                theirs.uid,
+                theirs.cuid,
+                theirs.mode,
+                theirs.nsems
+            ));
+            s
+        }
         Err(sem::RegisterError::AlreadyRunning) => {
             report.error("another netatopd is already running");
             return ExitCode::from(EXIT_RUNNING);

@@ -4,7 +4,7 @@ use crate::child::{Child, Ctl};
 use crate::netatop::*;
 use crate::sys::*;
 use netatop_client::log;
-use netatop_client::sem::Semaphores;
+use netatop_client::sem::{Semaphores, SEMAKEY};
 use netatop_client::{abi, NetPerTask};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -322,4 +322,48 @@ pub fn refused_for_non_root() -> Check {
         }
         Ok(())
     })
+}
+
+/// An unprivileged user who makes the semaphore set first (world-writable,
+/// "a daemon is running") controls nothing: netatopd removes it, makes its
+/// own (root's, mode 0600, two semaphores), registers and logs as usual.
+/// Leaves the daemon running.
+pub fn squatted_semaphores_are_replaced() -> Check {
+    if sh("pidof netatopd").is_ok() {
+        stop_daemon()?;
+    }
+    semaphores()?
+        .remove()
+        .map_err(|e| format!("removing the set: {e}"))?;
+    in_child(|| {
+        setuid_nobody()?;
+        // SAFETY: Plain system calls making and setting a semaphore set.
+        let made = unsafe {
+            let id = libc::semget(SEMAKEY, 2, libc::IPC_CREAT | libc::IPC_EXCL | 0o666);
+            id >= 0 && libc::semctl(id, 0, libc::SETVAL, 1) == 0
+        };
+        if made {
+            Ok(())
+        } else {
+            Err(format!("as nobody: {}", std::io::Error::last_os_error()))
+        }
+    })?;
+    let theirs = semaphores()?.info().map_err(|e| e.to_string())?;
+    if theirs.uid != 65534 {
+        return Err(format!("the squatter's set: {theirs:?}"));
+    }
+    start_daemon("")?;
+    let ours = semaphores()?.info().map_err(|e| e.to_string())?;
+    if (ours.uid, ours.cuid, ours.mode, ours.nsems) != (0, 0, 0o600, 2) {
+        return Err(format!("the set after netatopd started: {ours:?}"));
+    }
+    let reader = Reader::subscribe()?;
+    let pid = exiting_sender("after-squat", 2, 10)?;
+    gc_and_empty_exit()?;
+    let log = read_log(LOG)?;
+    reader.leave();
+    if !log.records.iter().any(|r| r.id == pid) {
+        return Err(format!("pid {pid} is not in the log"));
+    }
+    Ok(())
 }

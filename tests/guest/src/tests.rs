@@ -153,6 +153,10 @@ pub fn all() -> Vec<Test> {
             crate::daemon::refused_for_non_root,
         ),
         (
+            "netatopd_replaces_a_squatted_semaphore_set",
+            crate::daemon::squatted_semaphores_are_replaced,
+        ),
+        (
             "netatopd_restarts_after_kill_9",
             crate::daemon::daemon_restarts_after_kill_9,
         ),
