@@ -43,7 +43,8 @@ struct Args {
     /// Stay in the foreground and log to standard error (for systemd)
     #[arg(short, long)]
     foreground: bool,
-    /// The log file atop reads
+    /// The log file atop reads (a relative path is taken from the current
+    /// directory)
     #[arg(long, default_value = "/run/netatop.log", value_name = "FILE")]
     log: PathBuf,
     /// Print the version and exit
@@ -194,8 +195,17 @@ impl Daemon {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
     let mut report = Reporter::new();
+    // Taken from the directory netatopd was started in: as a daemon it
+    // works in /.
+    args.log = match std::path::absolute(&args.log) {
+        Ok(path) => path,
+        Err(e) => {
+            report.error(&format!("bad log path {}: {e}", args.log.display()));
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
     if !nix::unistd::geteuid().is_root() {
         report.error("must run as root");
         return ExitCode::from(EXIT_FAILURE);

@@ -367,3 +367,49 @@ pub fn squatted_semaphores_are_replaced() -> Check {
     }
     Ok(())
 }
+
+/// `netatopd --log` with a relative path writes where it was started,
+/// not in `/`, where the daemon works once detached. Expects no daemon
+/// running; leaves none.
+pub fn relative_log_path_is_taken_from_the_working_directory() -> Check {
+    let dir = "/tmp/netatopd-cwd";
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file("/here.log");
+    sh(&format!("cd {dir} && netatopd --log here.log"))?;
+    let path = format!("{dir}/here.log");
+    let mut header = None;
+    for _ in 0..50 {
+        if let Ok(log) = read_log(&path) {
+            header = Some(log);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let in_root = std::path::Path::new("/here.log").exists();
+    let result = match (&header, in_root) {
+        (Some(_), false) => Ok(()),
+        _ => Err(format!(
+            "{path}: {}, /here.log exists: {in_root}",
+            if header.is_some() {
+                "written"
+            } else {
+                "not written"
+            }
+        )),
+    };
+    // Stop the daemon whichever log it wrote.
+    let pid = header
+        .map(|l| l.pid)
+        .or_else(|| read_log("/here.log").ok().map(|l| l.pid));
+    if let Some(pid) = pid {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        for _ in 0..50 {
+            if sem_val(0).unwrap_or(0) == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let _ = std::fs::remove_file("/here.log");
+    result
+}

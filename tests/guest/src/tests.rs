@@ -178,6 +178,10 @@ pub fn all() -> Vec<Test> {
         ),
         ("netatopd_stops_on_sigterm", crate::daemon::stops_on_sigterm),
         (
+            "netatopd_relative_log_path_is_taken_from_the_working_directory",
+            crate::daemon::relative_log_path_is_taken_from_the_working_directory,
+        ),
+        (
             "unload_refused_while_a_caller_is_blocked",
             l::unload_refused_while_a_caller_is_blocked,
         ),
