@@ -180,7 +180,7 @@ pub fn atop_survives_a_netatopd_restart() -> Check {
         start_daemon("")?;
     }
     let atop = Command::new("/usr/bin/atop")
-        .args(["-K", "-P", "PRN", "1", "9"])
+        .args(["-K", "-P", "PRN", "1", "15"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("atop: {e}"))?;
@@ -192,6 +192,12 @@ pub fn atop_survives_a_netatopd_restart() -> Check {
     std::thread::sleep(std::time::Duration::from_millis(2500));
     stop_daemon()?;
     start_daemon("")?;
+    // atop opens the new log when it notices the old one was removed and
+    // starts at its end, so a record written before that is not atop's:
+    // one exit for it to notice the new log by, then the one to count.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    exiting_sender("after-restart-1", 1, SIZE as usize)?;
+    std::thread::sleep(std::time::Duration::from_millis(2500));
     let pid = exiting_sender("after-restart", 4, SIZE as usize)?;
     let out = atop.wait_with_output().map_err(|e| format!("atop: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
