@@ -207,9 +207,9 @@ record host::rust_kbuild_uses_a_tree_with_metadata_and_names_what_is_missing rus
 # touched), against the test kernel. The module it builds is loaded in the
 # installation boot below.
 dkms_dir=$(mktemp -d)
+dkms_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 dkms_build() {
-	local ver src tree=("--sourcetree" "$dkms_dir/src" "--dkmstree" "$dkms_dir/dkms")
-	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
+	local ver=$dkms_ver src tree=("--sourcetree" "$dkms_dir/src" "--dkmstree" "$dkms_dir/dkms")
 	src="$dkms_dir/src/netatop-$ver"
 	mkdir -p "$src" "$dkms_dir/dkms"
 	git ls-files -z | xargs -0 cp --parents -t "$src"
@@ -287,7 +287,6 @@ stock_tests=$("$NETATOP_TOP/target/guest/x86_64-unknown-linux-gnu/release/netato
 	grep -vxF "$(printf '%s\n' "${stock_exclude[@]}")")
 # scripts/test.sh NAME...: only those.
 [ $# -eq 0 ] || stock_tests=$(echo "$stock_tests" | grep -xF "$(printf '%s\n' "$@")" || echo none_selected)
-dkms_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 stock_suite() { # SUITE
 	local suite=$1 root kver boot tree t0=$SECONDS
 	if ! root=$("$NETATOP_TOP/scripts/stock-kernel.sh" "$suite" 2>"$logs/stock-$suite.log"); then

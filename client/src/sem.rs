@@ -61,11 +61,6 @@ impl Semaphores {
         Semaphores { id }
     }
 
-    /// The set's identifier.
-    pub fn id(&self) -> i32 {
-        self.id
-    }
-
     /// The value of semaphore `n`.
     pub fn value(&self, n: u16) -> io::Result<i32> {
         // SAFETY: GETVAL takes no further argument.
