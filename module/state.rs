@@ -21,6 +21,7 @@ use crate::logic::procfs::Snapshot;
 use crate::stats::Stats;
 use crate::table::Table;
 use crate::wrap::clock;
+use crate::wrap::hash::HashKey;
 use crate::wrap::kthread::{self, ThreadMain};
 use crate::wrap::nf_hook::{Family, Observer, Packet};
 use crate::wrap::proc_entry;
@@ -55,15 +56,14 @@ pub(crate) struct State {
     gc: Mutex<Option<u64>>,
     /// Garbage collection runs started.
     gc_started: Atomic<u64>,
-    /// Seed of the hash functions.
-    seed: u64,
+    /// Key of the tables' hash.
+    hash_key: HashKey,
     /// Epoch second of boot, for `btime`.
     boot_secs: u64,
 }
 
 impl State {
     pub(crate) fn new(sock_bytes: usize, task_bytes: usize) -> impl PinInit<Self, Error> {
-        let seed = crate::wrap::random::random_u64();
         try_pin_init!(State {
             stats: Stats::new(),
             // Two lock classes: the garbage collector nests a task bucket
@@ -73,7 +73,7 @@ impl State {
             exits <- ExitList::new(),
             gc <- new_mutex!(None, "netatop_gc"),
             gc_started: Atomic::new(0),
-            seed,
+            hash_key: HashKey::random(),
             boot_secs: task::boot_seconds(),
         }? Error)
     }
@@ -88,12 +88,16 @@ impl State {
         )
     }
 
+    fn task_hash(&self, id: i32, kind: TaskKind) -> u64 {
+        self.hash_key.hash(&[account::task_word(id, kind)])
+    }
+
     /// The counters of task `id`: of the task that has that id now, never
     /// those of an earlier one that had it (a reused pid); of the newest
     /// record if no task has it any more.
     pub(crate) fn lookup(&self, id: i32, kind: TaskKind) -> Option<TaskRecord> {
         let now = task::start_of(id);
-        let chain = self.tasks.lock(account::task_hash(id, kind, self.seed));
+        let chain = self.tasks.lock(self.task_hash(id, kind));
         chain
             .iter()
             .filter(|t| t.id == id && t.kind == kind && now.is_none_or(|s| t.start == s))
@@ -110,7 +114,7 @@ impl State {
             (TaskKind::Process, o.tgid, o.process_start),
             (TaskKind::Thread, o.tid, o.thread_start),
         ] {
-            let mut chain = self.tasks.lock(account::task_hash(id, kind, self.seed));
+            let mut chain = self.tasks.lock(self.task_hash(id, kind));
             let mut index = chain.iter().position(|t| t.is(id, kind, start));
             if index.is_none() && creator {
                 let record =
@@ -144,9 +148,7 @@ impl State {
 
     /// Whether the process `o` belongs to still has a record.
     fn process_known(&self, o: &Owner) -> bool {
-        let chain = self
-            .tasks
-            .lock(account::task_hash(o.tgid, TaskKind::Process, self.seed));
+        let chain = self.tasks.lock(self.task_hash(o.tgid, TaskKind::Process));
         chain
             .iter()
             .any(|t| t.is(o.tgid, TaskKind::Process, o.process_start))
@@ -266,7 +268,7 @@ impl Observer for State {
                 IPV4_FRAG_HDR
             },
         );
-        let sender = (dir == Dir::Out && p.in_task()).then(task::current_owner);
+        let sender = (dir == Dir::Out && p.in_process_context()).then(task::current_owner);
         let seen = Seen {
             dir,
             amount,
@@ -275,7 +277,7 @@ impl Observer for State {
         };
 
         let charge = {
-            let mut chain = self.socks.lock(key.hash(self.seed));
+            let mut chain = self.socks.lock(self.hash_key.hash(&key.words()));
             match chain.iter_mut().find(|r| r.key == key) {
                 Some(record) => record.on_packet(&seen, sender),
                 None => {

@@ -5,7 +5,7 @@
 //! namespace (`nf_hook`), a getsockopt range (`nf_sockopt`), a `/proc`
 //! file (`proc_entry`), a kernel thread (`kthread`), a BH-safe spinlock
 //! backend (`sync`), task lookups (`task`), capabilities (`cred`), the
-//! tick clock (`clock`), random numbers (`random`), the state published
+//! tick clock (`clock`), a keyed hash (`hash`), the state published
 //! to callbacks without a context pointer (`published`) and module
 //! parameters (`param`).
 //!
@@ -25,13 +25,13 @@ mod constants;
 
 pub(crate) mod clock;
 pub(crate) mod cred;
+pub(crate) mod hash;
 pub(crate) mod kthread;
 pub(crate) mod nf_hook;
 pub(crate) mod nf_sockopt;
 pub(crate) mod param;
 pub(crate) mod proc_entry;
 pub(crate) mod published;
-pub(crate) mod random;
 pub(crate) mod sync;
 pub(crate) mod task;
 

@@ -93,50 +93,29 @@ impl SockKey {
         })
     }
 
-    /// A seeded hash of the key; the seed is random per module load so
-    /// that remote peers cannot aim at one bucket.
-    pub fn hash(&self, seed: u64) -> u64 {
-        let mut h = Mixer::new(seed);
-        h.add(self.net);
-        h.add(
+    /// The key as the words the table's keyed hash reads: every field
+    /// in a place of its own, so different keys are different words.
+    /// (The key of that hash is random per module load, so that remote
+    /// peers cannot aim many keys at one bucket.)
+    pub fn words(&self) -> [u64; 6] {
+        let word = |a: &[u8]| u64::from_le_bytes(a.try_into().unwrap_or([0; 8]));
+        [
+            self.net,
             u64::from(self.local_port) << 32
                 | u64::from(self.remote_port) << 16
                 | u64::from(self.ipv6) << 1
                 | u64::from(self.proto == Proto::Tcp),
-        );
-        for a in [&self.local, &self.remote] {
-            h.add(u64::from_ne_bytes(a[..8].try_into().unwrap_or([0; 8])));
-            h.add(u64::from_ne_bytes(a[8..].try_into().unwrap_or([0; 8])));
-        }
-        h.finish()
+            word(&self.local[..8]),
+            word(&self.local[8..]),
+            word(&self.remote[..8]),
+            word(&self.remote[8..]),
+        ]
     }
 }
 
-/// A small multiply-xorshift hash, good enough to spread keys over
-/// buckets when seeded.
-struct Mixer(u64);
-
-impl Mixer {
-    fn new(seed: u64) -> Self {
-        Mixer(seed ^ 0x9e37_79b9_7f4a_7c15)
-    }
-
-    fn add(&mut self, v: u64) {
-        self.0 = (self.0 ^ v).wrapping_mul(0xff51_afd7_ed55_8ccd);
-        self.0 ^= self.0 >> 32;
-    }
-
-    fn finish(mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        self.0 ^ (self.0 >> 29)
-    }
-}
-
-/// Hash of a task record's key.
-pub fn task_hash(id: i32, kind: TaskKind, seed: u64) -> u64 {
-    let mut h = Mixer::new(seed);
-    h.add(u64::from(id as u32) << 1 | u64::from(kind == TaskKind::Thread));
-    h.finish()
+/// The word the keyed hash reads for a task record's key.
+pub fn task_word(id: i32, kind: TaskKind) -> u64 {
+    u64::from(id as u32) << 1 | u64::from(kind == TaskKind::Thread)
 }
 
 /// A process (thread group) or a single thread.
@@ -608,28 +587,102 @@ mod tests {
         assert_eq!(SockKey::of(&h, Dir::In, 0, false), None);
     }
 
-    #[test]
-    fn hash_depends_on_seed_and_every_field() {
-        let k = key(Proto::Udp, 5000);
-        assert_ne!(k.hash(1), k.hash(2));
-        let mut other = k;
-        other.net = 2;
-        assert_ne!(k.hash(1), other.hash(1));
-        other = k;
-        other.ipv6 = true;
-        assert_ne!(k.hash(1), other.hash(1));
-        assert_ne!(
-            task_hash(10, TaskKind::Process, 1),
-            task_hash(10, TaskKind::Thread, 1)
-        );
+    /// SipHash-1-3, which the kernel's `hsiphash` is on 64-bit kernels,
+    /// over the little-endian bytes of `words`, truncated to 32 bits.
+    fn hsiphash(words: &[u64], k0: u64, k1: u64) -> u64 {
+        use core::hash::Hasher;
+        let mut h = siphasher::sip::SipHasher13::new_with_keys(k0, k1);
+        for w in words {
+            h.write(&w.to_le_bytes());
+        }
+        h.finish() & 0xffff_ffff
     }
 
     #[test]
-    fn hash_spreads_sequential_ports_over_buckets() {
+    fn every_field_has_its_own_place_in_the_words() {
+        let k = SockKey {
+            net: 1,
+            proto: Proto::Tcp,
+            ipv6: true,
+            local_port: 2,
+            remote_port: 3,
+            local: [4; 16],
+            remote: [5; 16],
+        };
+        let mut variants = vec![k];
+        let mut v = k;
+        v.net = 2;
+        variants.push(v);
+        v = k;
+        v.proto = Proto::Udp;
+        variants.push(v);
+        v = k;
+        v.ipv6 = false;
+        variants.push(v);
+        v = k;
+        v.local_port = 3;
+        v.remote_port = 2;
+        variants.push(v);
+        v = k;
+        v.local = [5; 16];
+        v.remote = [4; 16];
+        variants.push(v);
+        for i in 0..16 {
+            v = k;
+            v.remote[i] ^= 0x80;
+            variants.push(v);
+        }
+        let words: Vec<_> = variants.iter().map(|k| k.words()).collect();
+        for (i, a) in words.iter().enumerate() {
+            for b in &words[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_ne!(
+            task_word(10, TaskKind::Process),
+            task_word(10, TaskKind::Thread)
+        );
+        assert_ne!(
+            task_word(-1, TaskKind::Process),
+            task_word(i32::MAX, TaskKind::Process)
+        );
+    }
+
+    /// Two IPv6 peers whose addresses differ in the top bit of the
+    /// prefix's last byte and in two bits of the interface id: an unkeyed
+    /// multiply-xorshift mixer cancels such differences whatever its seed.
+    /// Under the keyed hash they share a bucket only by chance.
+    #[test]
+    fn chosen_ipv6_peers_share_a_bucket_only_by_chance() {
+        let a = SockKey {
+            net: 7,
+            proto: Proto::Tcp,
+            ipv6: true,
+            local_port: 443,
+            remote_port: 40000,
+            local: [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            remote: [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+        };
+        let mut b = a;
+        b.remote[7] ^= 0x80;
+        b.remote[11] ^= 0x80;
+        b.remote[15] ^= 0x80;
+        let mask = (1 << 16) - 1;
+        let same = (0..64u64)
+            .filter(|&k| {
+                let (k0, k1) = (k.wrapping_mul(0x9e37_79b9_7f4a_7c15), !k);
+                hsiphash(&a.words(), k0, k1) & mask == hsiphash(&b.words(), k0, k1) & mask
+            })
+            .count();
+        assert!(same <= 1, "{same} of 64 keys put both in one bucket");
+    }
+
+    #[test]
+    fn keyed_hash_spreads_sequential_ports_over_buckets() {
         let buckets = 1024u64;
         let mut count = [0u32; 1024];
         for port in 0..8192u16 {
-            count[(key(Proto::Udp, port).hash(42) % buckets) as usize] += 1;
+            count[(hsiphash(&key(Proto::Udp, port).words(), 42, 43) % buckets) as usize] += 1;
         }
         let max = *count.iter().max().unwrap();
         assert!(

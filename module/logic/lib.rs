@@ -8,7 +8,7 @@
 //! Files listed here may use `core` only, and no `unsafe`; the kernel
 //! build lists the same files in `../logic.rs`.
 
-#![no_std]
+#![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
 pub mod abi;
