@@ -18,7 +18,7 @@ PACKAGES=(
 	rustc-web rust-web-src rust-web-clippy
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	build-essential bc bison flex libelf-dev libssl-dev cpio kmod xz-utils
-	qemu-system-x86 busybox-static atop mandoc iproute2 python3
+	qemu-system-x86 busybox-static atop mandoc iproute2 ethtool python3
 	dkms systemd debootstrap
 )
 BINDGEN_VERSION=0.72.1

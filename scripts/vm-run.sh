@@ -107,8 +107,13 @@ copy_with_libs() { # GUEST-PATH HOST-PATH
 # Debian's atop and iproute2's ip (network namespaces, veth).
 copy_with_libs /usr/bin/atop /usr/bin/atop
 copy_with_libs /usr/sbin/ip /usr/sbin/ip
+# ethtool, to turn GRO (and so NAPI) on for veth.
+copy_with_libs /usr/sbin/ethtool /usr/sbin/ethtool
 cp "$NETATOP_TOP/vm/finish" "$NETATOP_TOP/vm/checks.sh" "$root/"
-append="console=ttyS0 panic=-1 oops=panic quiet loglevel=4"
+# Warnings and worse reach the console as they happen (loglevel=5), so a
+# splat early in a long boot is seen even when the kernel's log buffer has
+# wrapped by the time the final dmesg is read.
+append="console=ttyS0 panic=-1 oops=panic loglevel=5 log_buf_len=4M"
 if [ $systemd -eq 1 ]; then
 	mkdir -p "$root/lib/systemd/system"
 	copy_with_libs /lib/systemd/systemd /lib/systemd/systemd

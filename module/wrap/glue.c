@@ -121,9 +121,15 @@ int netatop_skb_network_offset(const struct sk_buff *skb)
 	return skb_network_offset(skb);
 }
 
-bool netatop_in_task(void)
+/*
+ * Whether the hook runs on behalf of the current task: not in hardirq or
+ * softirq, and not in a section with bottom halves disabled either, where
+ * threaded NAPI, backlog threads and busy polling handle other sockets'
+ * packets (in_task() is true there).
+ */
+bool netatop_in_process_context(void)
 {
-	return in_task();
+	return !in_interrupt();
 }
 
 u8 netatop_hook_state_pf(const struct nf_hook_state *state)

@@ -140,10 +140,12 @@ impl Packet<'_> {
     }
 
     /// Whether the hook runs in process context on behalf of the current
-    /// task (not in an interrupt or softirq).
-    pub(crate) fn in_task(&self) -> bool {
+    /// task: not in an interrupt or softirq, nor with bottom halves
+    /// disabled (threaded NAPI, busy polling), where the current task
+    /// handles packets of other tasks' sockets.
+    pub(crate) fn in_process_context(&self) -> bool {
         // SAFETY: No preconditions.
-        unsafe { ffi::netatop_in_task() }
+        unsafe { ffi::netatop_in_process_context() }
     }
 }
 

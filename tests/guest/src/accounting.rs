@@ -134,7 +134,7 @@ pub fn udp_v6_loopback_exact() -> Check {
 
 /// Two namespaces joined by a veth pair; addresses from the documentation
 /// ranges, which exist only inside this VM.
-fn veth_setup() -> Check {
+pub fn veth_setup() -> Check {
     crate::sys::sh(
         "set -e; ip=/usr/sbin/ip; $ip netns del natb 2>/dev/null || true; $ip link del nat-a 2>/dev/null || true
          $ip netns add natb
@@ -147,7 +147,7 @@ fn veth_setup() -> Check {
     .map(|_| ())
 }
 
-fn veth_teardown() {
+pub fn veth_teardown() {
     let _ = crate::sys::sh("/usr/sbin/ip link del nat-a; /usr/sbin/ip netns del natb");
 }
 

@@ -115,8 +115,14 @@ pub fn btime_of(pid: i32) -> Result<u64, String> {
 
 /// Fields of /proc/net/snmp (and snmp6) as "Tcp:InSegs" -> value.
 pub fn snmp() -> Result<HashMap<String, u64>, String> {
+    snmp_of("self")
+}
+
+/// The same for the network namespace of process `pid` ("self": ours).
+pub fn snmp_of(pid: &str) -> Result<HashMap<String, u64>, String> {
     let mut m = HashMap::new();
-    let text = std::fs::read_to_string("/proc/net/snmp").map_err(|e| e.to_string())?;
+    let text =
+        std::fs::read_to_string(format!("/proc/{pid}/net/snmp")).map_err(|e| e.to_string())?;
     let lines: Vec<&str> = text.lines().collect();
     for pair in lines.chunks(2) {
         if let [names, values] = pair {
@@ -131,7 +137,8 @@ pub fn snmp() -> Result<HashMap<String, u64>, String> {
             }
         }
     }
-    let text6 = std::fs::read_to_string("/proc/net/snmp6").map_err(|e| e.to_string())?;
+    let text6 =
+        std::fs::read_to_string(format!("/proc/{pid}/net/snmp6")).map_err(|e| e.to_string())?;
     for l in text6.lines() {
         let mut it = l.split_whitespace();
         if let (Some(k), Some(v)) = (it.next(), it.next()) {

@@ -4,6 +4,7 @@
 use crate::child::{Child, Ctl};
 use crate::netatop::*;
 use crate::sys::Check;
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
@@ -21,9 +22,20 @@ fn read_up_to(c: &mut TcpStream, want: usize) -> usize {
     got
 }
 
-fn tcp_pair(listen: &str, up: usize, down: usize) -> Result<(Child, Child), String> {
+/// A server that accepts one connection, reads `up` bytes and answers
+/// `down` bytes, in network namespace `netns` (ours if `None`); returns
+/// it and its address.
+fn tcp_server(
+    listen: &str,
+    netns: Option<&'static str>,
+    up: usize,
+    down: usize,
+) -> Result<(Child, SocketAddr), String> {
     let listen: SocketAddr = listen.parse().unwrap();
     let mut server = Child::spawn("tcp-server", move |ctl: &mut Ctl| {
+        if let Some(ns) = netns {
+            crate::accounting::enter_netns(ns).expect("netns");
+        }
         let l = TcpListener::bind(listen).expect("listen");
         ctl.report(&l.local_addr().expect("addr").port().to_string());
         let (mut c, _) = l.accept().expect("accept");
@@ -36,23 +48,40 @@ fn tcp_pair(listen: &str, up: usize, down: usize) -> Result<(Child, Child), Stri
     let port: u16 = server.read().parse().map_err(|_| "server did not start")?;
     let mut to = listen;
     to.set_port(port);
-    let client = Child::spawn("tcp-client", move |ctl: &mut Ctl| {
+    Ok((server, to))
+}
+
+/// A client that sends `up` bytes to `to` and reads `down` bytes.
+fn tcp_client(to: SocketAddr, up: usize, down: usize) -> Child {
+    Child::spawn("tcp-client", move |ctl: &mut Ctl| {
         let mut c = TcpStream::connect(to).expect("connect");
         c.write_all(&vec![0x72; up]).expect("write");
         let got = read_up_to(&mut c, down);
         drop(c);
         ctl.report(&format!("done {got}"));
         ctl.wait();
-    });
-    Ok((server, client))
+    })
 }
 
-fn tcp_conservation(listen: &str) -> Check {
+/// The kernel's counters of our namespace and, if the server is in
+/// another, of the server's.
+fn snmp_both(server: &Child, netns: Option<&str>) -> Result<HashMap<String, u64>, String> {
+    let mut m = snmp()?;
+    if netns.is_some() {
+        for (k, v) in snmp_of(&server.pid.to_string())? {
+            *m.entry(k).or_insert(0) += v;
+        }
+    }
+    Ok(m)
+}
+
+fn tcp_conservation(listen: &str, netns: Option<&'static str>) -> Check {
     const UP: usize = 300_000;
     const DOWN: usize = 50_000;
-    let snmp0 = snmp()?;
+    let (mut server, to) = tcp_server(listen, netns, UP, DOWN)?;
+    let snmp0 = snmp_both(&server, netns)?;
     let proc0 = proc_values()?;
-    let (mut server, mut client) = tcp_pair(listen, UP, DOWN)?;
+    let mut client = tcp_client(to, UP, DOWN);
     let (s, c) = (server.read(), client.read());
     if s != format!("done {UP}") || c != format!("done {DOWN}") {
         return Err(format!("transfer incomplete: server {s:?}, client {c:?}"));
@@ -61,7 +90,7 @@ fn tcp_conservation(listen: &str) -> Check {
     std::thread::sleep(Duration::from_millis(500));
     let srv = process(server.pid)?;
     let cli = process(client.pid)?;
-    let snmp1 = snmp()?;
+    let snmp1 = snmp_both(&server, netns)?;
     let proc1 = proc_values()?;
 
     // Per connection: what one side sent, the other received.
@@ -107,10 +136,9 @@ fn tcp_conservation(listen: &str) -> Check {
     }
 
     // Conservation: tasks + unidentified + parked = module totals = kernel.
-    let d =
-        |m: &std::collections::HashMap<String, u64>,
-         n: &std::collections::HashMap<String, u64>,
-         k: &str| { n.get(k).copied().unwrap_or(0) - m.get(k).copied().unwrap_or(0) };
+    let d = |m: &HashMap<String, u64>, n: &HashMap<String, u64>, k: &str| {
+        n.get(k).copied().unwrap_or(0) - m.get(k).copied().unwrap_or(0)
+    };
     let tasks_snd = ct.tcpsndpacks + st.tcpsndpacks;
     let tasks_rcv = ct.tcprcvpacks + st.tcprcvpacks;
     let mod_snd = d(&proc0, &proc1, "tcpsndpacks:");
@@ -149,9 +177,66 @@ fn tcp_conservation(listen: &str) -> Check {
 }
 
 pub fn tcp_v4_conservation() -> Check {
-    tcp_conservation("127.0.0.1:0")
+    tcp_conservation("127.0.0.1:0", None)
 }
 
 pub fn tcp_v6_conservation() -> Check {
-    tcp_conservation("[::1]:0")
+    tcp_conservation("[::1]:0", None)
+}
+
+/// The tasks whose name starts with `prefix`, as (tid, name).
+fn threads_named(prefix: &str) -> Vec<(i32, String)> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.starts_with(prefix) {
+            found.push((pid, comm.trim_end().to_string()));
+        }
+    }
+    found
+}
+
+/// With GRO on a veth pair, received packets are processed by NAPI; with
+/// threaded NAPI that happens in a kernel thread with bottom halves
+/// disabled, and the ACKs that arrive there make TCP send more data (and
+/// ACKs) right there. Those packets are the two processes' own, not the
+/// NAPI threads': each side still sends exactly what the peer receives,
+/// and no NAPI thread has counters.
+pub fn tcp_over_threaded_napi_is_charged_to_the_processes() -> Check {
+    crate::accounting::veth_setup()?;
+    let r = (|| {
+        crate::sys::sh(
+            "set -e; ethtool -K nat-a gro on; echo 1 >/sys/class/net/nat-a/threaded
+             /usr/sbin/ip netns exec natb ethtool -K nat-b gro on
+             /usr/sbin/ip netns exec natb sh -c 'echo 1 >/sys/class/net/nat-b/threaded'",
+        )?;
+        let napi = threads_named("napi/");
+        if napi.len() < 2 {
+            return Err(format!(
+                "expected NAPI threads of both ends, found {napi:?}"
+            ));
+        }
+        for v6 in [false, true] {
+            tcp_conservation(
+                if v6 { "[2001:db8::2]:0" } else { "192.0.2.2:0" },
+                Some("natb"),
+            )?;
+        }
+        for (tid, name) in threads_named("napi/") {
+            for (what, r) in [("thread", thread(tid)), ("process", process(tid))] {
+                if let Ok(npt) = r {
+                    return Err(format!(
+                        "{name} (tid {tid}) has {what} counters: {:?}",
+                        counters(&npt)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    })();
+    crate::accounting::veth_teardown();
+    r
 }

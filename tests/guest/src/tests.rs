@@ -79,6 +79,10 @@ pub fn all() -> Vec<Test> {
             t::tcp_v6_conservation,
         ),
         (
+            "tcp_over_threaded_napi_is_charged_to_the_processes",
+            t::tcp_over_threaded_napi_is_charged_to_the_processes,
+        ),
+        (
             "exited_process_is_returned_once",
             e::exited_process_is_returned_once,
         ),
