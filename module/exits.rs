@@ -5,7 +5,11 @@
 //! every entry has been taken and acknowledged (see [`Handout`]).
 //!
 //! Only process context touches the list (the garbage collector and the
-//! getsockopt handler), so a mutex guards it and callers may sleep.
+//! getsockopt handler), so a mutex guards it and callers may sleep; but
+//! nothing is copied to user memory under it, where a fault can take as
+//! long as the caller wants (a userfaultfd page): an entry being handed
+//! out is off the list and counted as in flight, and goes back to the
+//! front if the copy fails.
 
 #![forbid(unsafe_code)]
 
@@ -19,6 +23,7 @@ use kernel::sync::{new_condvar, new_mutex, CondVar, Mutex};
 /// come back (it may have died before acknowledging), in milliseconds.
 const HANDOUT_GRACE_MS: u64 = 1000;
 
+#[derive(Clone, Copy)]
 struct Entry {
     record: TaskRecord,
     /// When the process was found exited (ms).
@@ -29,6 +34,10 @@ struct Inner {
     /// Entries from `head` on are queued; the ones before were taken.
     entries: KVec<Entry>,
     head: usize,
+    /// Entries taken off the list whose copy to the caller is under way;
+    /// the taken prefix is kept while there are any, so that a failed
+    /// copy can put its entry back in front of `head`.
+    in_flight: usize,
     handout: Handout,
 }
 
@@ -37,9 +46,15 @@ impl Inner {
         self.entries.len() - self.head
     }
 
-    /// Drops the taken prefix once it is at least half of the vector.
+    /// Exited processes not yet accounted for: queued or in flight.
+    fn pending(&self) -> usize {
+        self.queued() + self.in_flight
+    }
+
+    /// Drops the taken prefix once it is at least half of the vector and
+    /// no copy is in flight.
     fn compact(&mut self) {
-        if self.head > 0 && self.head * 2 >= self.entries.len() {
+        if self.in_flight == 0 && self.head > 0 && self.head * 2 >= self.entries.len() {
             let live = self.entries.len() - self.head;
             for i in 0..live {
                 self.entries.swap(i, self.head + i);
@@ -73,7 +88,12 @@ pub(crate) struct ExitList {
 impl ExitList {
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(ExitList {
-            inner <- new_mutex!(Inner { entries: KVec::new(), head: 0, handout: Handout::default() }),
+            inner <- new_mutex!(Inner {
+                entries: KVec::new(),
+                head: 0,
+                in_flight: 0,
+                handout: Handout::default(),
+            }),
             filled <- new_condvar!("netatop_exit_filled"),
             drained <- new_condvar!("netatop_exit_drained"),
         })
@@ -119,14 +139,15 @@ impl ExitList {
         n
     }
 
-    /// Number of queued entries.
+    /// Number of entries queued or being handed out.
     pub(crate) fn len(&self) -> usize {
-        self.inner.lock().queued()
+        self.inner.lock().pending()
     }
 
     /// GETCNT_EXIT for thread group `taker`: acknowledges what `taker` took
-    /// before, waits for the oldest entry and passes it to `deliver`; the
-    /// entry leaves the list only if `deliver` succeeds.
+    /// before, waits for the oldest entry and passes it to `deliver`,
+    /// without the lock; the entry leaves the list only if `deliver`
+    /// succeeds.
     pub(crate) fn take(
         &self,
         taker: i32,
@@ -141,11 +162,35 @@ impl ExitList {
             }
         }
         let head = inner.head;
-        deliver(&inner.entries[head].record).map_err(WaitError::Failed)?;
+        let entry = inner.entries[head];
         inner.head += 1;
-        inner.handout.taken(taker, clock::now_ms());
+        inner.in_flight += 1;
+        drop(inner);
+
+        let delivered = deliver(&entry.record);
+
+        let mut inner = self.inner.lock();
+        inner.in_flight -= 1;
+        let result = match delivered {
+            Ok(()) => {
+                inner.handout.taken(taker, clock::now_ms());
+                Ok(())
+            }
+            Err(e) => {
+                // Back in front of the queue. The slot before `head` is a
+                // taken or expired one: the prefix was not compacted while
+                // this entry was in flight, and `head` only moved forward.
+                inner.head -= 1;
+                let at = inner.head;
+                inner.entries[at] = entry;
+                self.filled.notify_one();
+                Err(WaitError::Failed(e))
+            }
+        };
         inner.compact();
-        Ok(())
+        drop(inner);
+        self.drained.notify_all();
+        result
     }
 
     /// EMPTY_EXIT: waits until the list is drained.
@@ -153,11 +198,11 @@ impl ExitList {
         let mut inner = self.inner.lock();
         loop {
             let now = clock::now_ms();
-            if inner.handout.drained(inner.queued(), now, HANDOUT_GRACE_MS) {
+            if inner.handout.drained(inner.pending(), now, HANDOUT_GRACE_MS) {
                 return Ok(());
             }
             let left = inner.handout.wait_left(now, HANDOUT_GRACE_MS);
-            let interrupted = if inner.queued() == 0 && left > 0 {
+            let interrupted = if inner.pending() == 0 && left > 0 {
                 let jiffies =
                     kernel::time::msecs_to_jiffies(u32::try_from(left).unwrap_or(u32::MAX));
                 matches!(

@@ -221,3 +221,172 @@ pub fn every_command_needs_cap_net_admin() -> Check {
         Ok(())
     })
 }
+
+/// A userfaultfd: page faults in a registered range wait until this
+/// process resolves them.
+struct Userfault {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl Userfault {
+    // _IOWR(0xAA, nr, size) of include/uapi/linux/userfaultfd.h.
+    const API: libc::c_ulong = 0xc018_aa3f;
+    const REGISTER: libc::c_ulong = 0xc020_aa00;
+    const COPY: libc::c_ulong = 0xc028_aa03;
+
+    fn new() -> Result<Self, String> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: userfaultfd takes flags only.
+        let fd = unsafe { libc::syscall(libc::SYS_userfaultfd, libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(format!("userfaultfd: {}", std::io::Error::last_os_error()));
+        }
+        // SAFETY: A new descriptor that nothing else owns.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) };
+        let uf = Userfault { fd };
+        let mut api = [0xaau64, 0, 0];
+        uf.ioctl(Self::API, api.as_mut_ptr().cast(), "UFFDIO_API")?;
+        Ok(uf)
+    }
+
+    fn ioctl(&self, req: libc::c_ulong, arg: *mut libc::c_void, what: &str) -> Check {
+        use std::os::fd::AsRawFd;
+        // SAFETY: `arg` points to the structure `req` names, owned by the
+        // caller for the duration of the call.
+        if unsafe { libc::ioctl(self.fd.as_raw_fd(), req, arg) } < 0 {
+            return Err(format!("{what}: {}", std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+
+    /// Faults on missing pages of `[start, start + len)` wait for us.
+    fn register(&self, start: usize, len: usize) -> Check {
+        // range.start, range.len, mode (MISSING), ioctls (out)
+        let mut reg = [start as u64, len as u64, 1, 0];
+        self.ioctl(Self::REGISTER, reg.as_mut_ptr().cast(), "UFFDIO_REGISTER")
+    }
+
+    /// The address of the next fault, waiting at most `ms`.
+    fn next_fault(&self, ms: i32) -> Result<u64, String> {
+        use std::os::fd::AsRawFd;
+        let mut p = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: One valid pollfd.
+        if unsafe { libc::poll(&mut p, 1, ms) } != 1 {
+            return Err(format!("no page fault within {ms} ms"));
+        }
+        let mut msg = [0u64; 4];
+        // SAFETY: Reading one 32-byte uffd_msg into a buffer of that size.
+        let n = unsafe { libc::read(p.fd, msg.as_mut_ptr().cast(), 32) };
+        if n != 32 || msg[0] & 0xff != 0x12 {
+            return Err(format!("unexpected userfault message ({n} bytes, {:#x})", msg[0]));
+        }
+        Ok(msg[2])
+    }
+
+    /// Resolves the fault on the page at `page` with a page of zeros.
+    fn fill(&self, page: usize) -> Check {
+        let zeros = vec![0u8; 4096];
+        // dst, src, len, mode, copy (out)
+        let mut copy = [page as u64, zeros.as_ptr() as u64, 4096, 0, 0];
+        self.ioctl(Self::COPY, copy.as_mut_ptr().cast(), "UFFDIO_COPY")
+    }
+}
+
+/// A caller whose buffer faults for as long as it likes (a userfaultfd
+/// page) holds nobody else up: while its GETCNT_EXIT is stuck copying,
+/// FORCE_GC and another caller's GETCNT_EXIT complete. When the fault is
+/// resolved it gets its record and the other caller the other one:
+/// nothing lost, nothing delivered twice.
+pub fn stalled_getcnt_exit_copy_blocks_nobody() -> Check {
+    use std::sync::mpsc::channel;
+    use std::time::Duration;
+    drain_exits()?;
+    let mut pids = Vec::new();
+    for name in ["stall-a", "stall-b"] {
+        let mut c = Child::spawn(name, |ctl: &mut Ctl| {
+            let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+            s.send_to(&[0; 5], "127.0.0.1:9").expect("send");
+            ctl.report("sent");
+        });
+        c.read();
+        pids.push(c.pid);
+        c.finish();
+    }
+    force_gc()?;
+    // Threads of our own in a child: the runner stays single threaded.
+    in_child(move || {
+        let uf = Userfault::new()?;
+        let len = NonZeroUsize::new(4096).unwrap();
+        // SAFETY: A fresh private anonymous mapping, used only here.
+        let page = unsafe {
+            mmap_anonymous(
+                None,
+                len,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_PRIVATE,
+            )
+        }
+        .map_err(|e| format!("mmap: {e}"))?
+        .as_ptr() as usize;
+        uf.register(page, 4096)?;
+        let stalled = std::thread::spawn(move || {
+            let got = raw_get(abi::NETATOP_GETCNT_EXIT, page as *mut libc::c_void, 96);
+            // SAFETY: The page is mapped (and filled) by now; a
+            // NetPerTask is plain data of 96 bytes.
+            let npt = unsafe { std::ptr::read(page as *const NetPerTask) };
+            (got, npt)
+        });
+        let fault = uf.next_fault(10_000)?;
+        if fault & !4095 != page as u64 {
+            return Err(format!("fault at {fault:#x}, not on the page {page:#x}"));
+        }
+        // Now the first caller is inside its copy. Others must get on.
+        let (tx, rx) = channel();
+        let gc_tx = tx.clone();
+        std::thread::spawn(move || {
+            let _ = gc_tx.send(("FORCE_GC", force_gc().map(|_| None)));
+        });
+        let first = rx.recv_timeout(Duration::from_secs(5));
+        std::thread::spawn(move || {
+            let s = control_socket().expect("socket");
+            let mut npt = NetPerTask::default();
+            let r = s.get(abi::NETATOP_GETCNT_EXIT, &mut npt, 96);
+            let _ = tx.send((
+                "GETCNT_EXIT",
+                r.map(|_| Some(npt)).map_err(|e| e.to_string()),
+            ));
+        });
+        let second = rx.recv_timeout(Duration::from_secs(5));
+        // Whatever happened, let the stalled caller finish.
+        uf.fill(page)?;
+        let ((code, err, optlen), npt_a) = stalled.join().map_err(|_| "stalled caller panicked")?;
+        let mut other = None;
+        for r in [first, second] {
+            match r {
+                Err(_) => {
+                    return Err("a request waited for the stalled caller's copy".into());
+                }
+                Ok((what, Err(e))) => return Err(format!("{what}: {e}")),
+                Ok((_, Ok(npt))) => other = other.or(npt),
+            }
+        }
+        if (code, err, optlen) != (0, 0, 96) {
+            return Err(format!(
+                "stalled GETCNT_EXIT: result {code} errno {err} optlen {optlen}"
+            ));
+        }
+        let other = other.ok_or("the second caller got no record")?;
+        let mut got = [npt_a.id, other.id];
+        got.sort();
+        let mut want = [pids[0], pids[1]];
+        want.sort();
+        if got != want {
+            return Err(format!("records of {got:?}, expected {want:?}"));
+        }
+        Ok(())
+    })
+}

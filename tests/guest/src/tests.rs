@@ -119,6 +119,10 @@ pub fn all() -> Vec<Test> {
             "getcnt_exit_with_bad_buffer_loses_nothing",
             b::getcnt_exit_with_bad_buffer_loses_nothing,
         ),
+        (
+            "stalled_getcnt_exit_copy_blocks_nobody",
+            b::stalled_getcnt_exit_copy_blocks_nobody,
+        ),
         ("unknown_task_is_esrch", b::unknown_task_is_esrch),
         (
             "commands_outside_the_range_are_not_netatops",
