@@ -199,7 +199,8 @@ fn threads_named(prefix: &str) -> Vec<(i32, String)> {
     found
 }
 
-/// With GRO on a veth pair, received packets are processed by NAPI; with
+/// With GRO on a veth pair (and TSO off, or veth takes TCP past NAPI),
+/// received packets are processed by NAPI; with
 /// threaded NAPI that happens in a kernel thread with bottom halves
 /// disabled, and the ACKs that arrive there make TCP send more data (and
 /// ACKs) right there. Those packets are the two processes' own, not the
@@ -209,8 +210,8 @@ pub fn tcp_over_threaded_napi_is_charged_to_the_processes() -> Check {
     crate::accounting::veth_setup()?;
     let r = (|| {
         crate::sys::sh(
-            "set -e; ethtool -K nat-a gro on; echo 1 >/sys/class/net/nat-a/threaded
-             /usr/sbin/ip netns exec natb ethtool -K nat-b gro on
+            "set -e; ethtool -K nat-a gro on tso off; echo 1 >/sys/class/net/nat-a/threaded
+             /usr/sbin/ip netns exec natb ethtool -K nat-b gro on tso off
              /usr/sbin/ip netns exec natb sh -c 'echo 1 >/sys/class/net/nat-b/threaded'",
         )?;
         let napi = threads_named("napi/");
