@@ -14,10 +14,12 @@
 #![forbid(unsafe_code)]
 
 use crate::logic::account::{Handout, TaskRecord, EXIT_KEEP_SECS};
+use crate::table::Budget;
 use crate::wrap::clock;
-use kernel::alloc::KVec;
+use core::mem::size_of;
+use kernel::alloc::KVVec;
 use kernel::prelude::*;
-use kernel::sync::{new_condvar, new_mutex, CondVar, Mutex};
+use kernel::sync::{new_condvar, new_mutex, Arc, CondVar, Mutex};
 
 /// How long EMPTY_EXIT waits for a taker that took a record and did not
 /// come back (it may have died before acknowledging), in milliseconds.
@@ -32,7 +34,8 @@ struct Entry {
 
 struct Inner {
     /// Entries from `head` on are queued; the ones before were taken.
-    entries: KVec<Entry>,
+    /// Its capacity is charged to the task records' budget.
+    entries: KVVec<Entry>,
     head: usize,
     /// Entries taken off the list whose copy to the caller is under way;
     /// the taken prefix is kept while there are any, so that a failed
@@ -52,8 +55,9 @@ impl Inner {
     }
 
     /// Drops the taken prefix once it is at least half of the vector and
-    /// no copy is in flight.
-    fn compact(&mut self) {
+    /// no copy is in flight, and gives memory back to `budget` when at
+    /// most a quarter of the vector is used.
+    fn compact(&mut self, budget: &Budget) {
         if self.in_flight == 0 && self.head > 0 && self.head * 2 >= self.entries.len() {
             let live = self.entries.len() - self.head;
             for i in 0..live {
@@ -62,6 +66,40 @@ impl Inner {
             self.entries.truncate(live);
             self.head = 0;
         }
+        let (len, cap) = (self.entries.len(), self.entries.capacity());
+        if cap > 0 && len * 4 <= cap {
+            if len == 0 {
+                self.entries = KVVec::new();
+            } else if self
+                .entries
+                .shrink_to(len, GFP_KERNEL | __GFP_NOWARN)
+                .is_err()
+            {
+                return;
+            }
+            budget.settle(cap, self.entries.capacity(), size_of::<Entry>());
+        }
+    }
+
+    /// Makes room for `n` more entries if `budget` allows; returns how
+    /// many fit.
+    fn make_room(&mut self, n: usize, budget: &Budget) -> usize {
+        let (len, cap) = (self.entries.len(), self.entries.capacity());
+        if cap - len < n {
+            let grown = (cap * 2).max(len + n);
+            if budget.charge((grown - cap) * size_of::<Entry>()) {
+                if self
+                    .entries
+                    .reserve(grown - len, GFP_KERNEL | __GFP_NOWARN)
+                    .is_ok()
+                {
+                    budget.settle(grown, self.entries.capacity(), size_of::<Entry>());
+                } else {
+                    budget.release((grown - cap) * size_of::<Entry>());
+                }
+            }
+        }
+        n.min(self.entries.capacity() - self.entries.len())
     }
 }
 
@@ -77,6 +115,8 @@ pub(crate) enum WaitError {
 pub(crate) struct ExitList {
     #[pin]
     inner: Mutex<Inner>,
+    /// The memory bound the list shares with the task records.
+    budget: Arc<Budget>,
     /// Signalled when an entry is queued.
     #[pin]
     filled: CondVar,
@@ -86,10 +126,11 @@ pub(crate) struct ExitList {
 }
 
 impl ExitList {
-    pub(crate) fn new() -> impl PinInit<Self> {
+    pub(crate) fn new(budget: Arc<Budget>) -> impl PinInit<Self> {
         pin_init!(ExitList {
+            budget,
             inner <- new_mutex!(Inner {
-                entries: KVec::new(),
+                entries: KVVec::new(),
                 head: 0,
                 in_flight: 0,
                 handout: Handout::default(),
@@ -99,21 +140,19 @@ impl ExitList {
         })
     }
 
-    /// Appends exited processes; returns how many could not be kept
-    /// (memory).
-    pub(crate) fn append(&self, records: &mut KVec<TaskRecord>) -> usize {
+    /// Appends exited processes; returns how many could not be kept (the
+    /// memory bound, or memory).
+    pub(crate) fn append(&self, records: &mut KVVec<TaskRecord>) -> usize {
         let now = clock::now_ms();
         let mut inner = self.inner.lock();
-        inner.compact();
-        let mut lost = 0;
-        for record in records.drain_all() {
-            if inner
+        inner.compact(&self.budget);
+        let fit = inner.make_room(records.len(), &self.budget);
+        let lost = records.len() - fit;
+        for record in records.drain_all().take(fit) {
+            // Within the room just made.
+            let _ = inner
                 .entries
-                .push(Entry { record, since: now }, GFP_KERNEL)
-                .is_err()
-            {
-                lost += 1;
-            }
+                .push_within_capacity(Entry { record, since: now });
         }
         drop(inner);
         self.filled.notify_all();
@@ -131,7 +170,7 @@ impl ExitList {
             inner.head += 1;
             n += 1;
         }
-        inner.compact();
+        inner.compact(&self.budget);
         drop(inner);
         if n > 0 {
             self.drained.notify_all();
@@ -187,7 +226,7 @@ impl ExitList {
                 Err(WaitError::Failed(e))
             }
         };
-        inner.compact();
+        inner.compact(&self.budget);
         drop(inner);
         self.drained.notify_all();
         result
@@ -198,7 +237,10 @@ impl ExitList {
         let mut inner = self.inner.lock();
         loop {
             let now = clock::now_ms();
-            if inner.handout.drained(inner.pending(), now, HANDOUT_GRACE_MS) {
+            if inner
+                .handout
+                .drained(inner.pending(), now, HANDOUT_GRACE_MS)
+            {
                 return Ok(());
             }
             let left = inner.handout.wait_left(now, HANDOUT_GRACE_MS);

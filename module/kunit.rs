@@ -11,12 +11,15 @@ compile_error!("NETATOP_KUNIT=1 needs a kernel built with CONFIG_KUNIT=y");
 
 #[kernel::macros::kunit_tests(netatop_table)]
 mod table {
-    use crate::table::Table;
+    use crate::table::{Budget, Table};
     use kernel::prelude::*;
+    use kernel::sync::Arc;
+
+    const R: usize = core::mem::size_of::<u64>();
 
     fn table(records: usize) -> Result<Table<u64>> {
         Table::new(
-            records * core::mem::size_of::<u64>(),
+            Arc::new(Budget::new(records * R), GFP_KERNEL)?,
             c"netatop_test_bucket",
             kernel::static_lock_class!(),
         )
@@ -25,14 +28,16 @@ mod table {
     #[test]
     fn sizes_buckets_from_the_bound() -> Result {
         let t = table(1000)?;
-        assert_eq!(t.limit(), 1000);
+        assert_eq!(t.budget().limit(), 1000 * R);
         assert_eq!(t.buckets(), 512);
         assert_eq!(table(10)?.buckets(), 64);
         Ok(())
     }
 
+    /// 64 buckets: the first 64 records make chains of one, the next ones
+    /// double chains to two until the memory bound is spent.
     #[test]
-    fn refuses_records_beyond_the_bound() -> Result {
+    fn refuses_records_beyond_the_memory_bound() -> Result {
         let t = table(100)?;
         for i in 0..150u64 {
             let mut chain = t.lock(i);
@@ -40,6 +45,45 @@ mod table {
             assert_eq!(placed, i < 100);
         }
         assert_eq!((t.count(), t.overflow()), (100, 50));
+        assert_eq!(t.budget().held(), 100 * R);
+        Ok(())
+    }
+
+    /// Filled, emptied and filled again, the table holds what its records
+    /// need, not what it once held.
+    #[test]
+    fn gives_memory_back_when_records_go() -> Result {
+        let t = table(2000)?;
+        for round in 0..3 {
+            for i in 0..1000u64 {
+                let mut chain = t.lock(i % 7);
+                t.insert(&mut chain, i);
+            }
+            // Seven chains of about 143 records: doubling gives 256 each.
+            assert_eq!((round, t.count()), (round, 1000));
+            assert!(t.budget().held() <= 7 * 256 * R);
+            for b in 0..7 {
+                let mut chain = t.lock(b);
+                while !chain.is_empty() {
+                    t.remove(&mut chain, 0);
+                }
+            }
+            assert_eq!((round, t.count(), t.budget().held()), (round, 0, 0));
+        }
+        // A chain shrinks only once three quarters of it are unused.
+        let mut chain = t.lock(3);
+        for i in 0..8 {
+            t.insert(&mut chain, i);
+        }
+        assert_eq!(chain.capacity(), 8);
+        for _ in 0..5 {
+            t.remove(&mut chain, 0);
+        }
+        assert_eq!(chain.capacity(), 8);
+        t.remove(&mut chain, 0);
+        assert_eq!((chain.len(), chain.capacity()), (2, 2));
+        drop(chain);
+        assert_eq!(t.budget().held(), 2 * R);
         Ok(())
     }
 

@@ -76,7 +76,7 @@ impl kernel::Module for NetatopModule {
             state::State::new(
                 param::get(module_parameters::sockmem.value()),
                 param::get(module_parameters::taskmem.value()),
-            ),
+            )?,
             GFP_KERNEL,
         )?;
         let (socks, sbuckets, tasks, tbuckets) = state.describe();
@@ -87,7 +87,7 @@ impl kernel::Module for NetatopModule {
         let sockopt =
             nf_sockopt::Registration::new(abi::NETATOP_BASE_CTL..abi::NETATOP_CTL_END, module)?;
         pr_info!(
-            "netatop {} loaded: up to {} sockets ({} buckets), {} tasks ({} buckets)\n",
+            "netatop {} loaded: {} bytes for sockets ({} buckets), {} for tasks ({} buckets)\n",
             procfs::MODVERSION,
             socks,
             sbuckets,

@@ -19,18 +19,18 @@ use crate::logic::account::{
 use crate::logic::packet::{self, HeaderSource, Transport};
 use crate::logic::procfs::Snapshot;
 use crate::stats::Stats;
-use crate::table::Table;
+use crate::table::{Budget, Table};
 use crate::wrap::clock;
 use crate::wrap::hash::HashKey;
 use crate::wrap::kthread::{self, ThreadMain};
 use crate::wrap::nf_hook::{Family, Observer, Packet};
 use crate::wrap::proc_entry;
 use crate::wrap::task;
-use kernel::alloc::KVec;
+use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use kernel::seq_file::SeqFile;
 use kernel::sync::atomic::{Atomic, Full, Relaxed};
-use kernel::sync::{new_mutex, Mutex};
+use kernel::sync::{new_mutex, Arc, Mutex};
 use kernel::time::{delay::fsleep, Delta};
 
 /// Garbage collection runs start at least this far apart (milliseconds),
@@ -63,27 +63,35 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn new(sock_bytes: usize, task_bytes: usize) -> impl PinInit<Self, Error> {
-        try_pin_init!(State {
+    pub(crate) fn new(sock_bytes: usize, task_bytes: usize) -> Result<impl PinInit<Self, Error>> {
+        let sock_budget = Arc::new(Budget::new(sock_bytes), GFP_KERNEL)?;
+        // Task records and exited processes share one bound.
+        let task_budget = Arc::new(Budget::new(task_bytes), GFP_KERNEL)?;
+        Ok(try_pin_init!(State {
             stats: Stats::new(),
             // Two lock classes: the garbage collector nests a task bucket
             // inside a socket bucket.
-            socks: Table::new(sock_bytes, c"netatop_sock_bucket", kernel::static_lock_class!())?,
-            tasks: Table::new(task_bytes, c"netatop_task_bucket", kernel::static_lock_class!())?,
-            exits <- ExitList::new(),
+            socks: Table::new(sock_budget, c"netatop_sock_bucket", kernel::static_lock_class!())?,
+            tasks: Table::new(
+                task_budget.clone(),
+                c"netatop_task_bucket",
+                kernel::static_lock_class!()
+            )?,
+            exits <- ExitList::new(task_budget),
             gc <- new_mutex!(None, "netatop_gc"),
             gc_started: Atomic::new(0),
             hash_key: HashKey::random(),
             boot_secs: task::boot_seconds(),
-        }? Error)
+        }? Error))
     }
 
-    /// Sizes of the tables, for the load message.
+    /// Bounds (bytes) and bucket counts of the tables, for the load
+    /// message.
     pub(crate) fn describe(&self) -> (usize, usize, usize, usize) {
         (
-            self.socks.limit(),
+            self.socks.budget().limit(),
             self.socks.buckets(),
-            self.tasks.limit(),
+            self.tasks.budget().limit(),
             self.tasks.buckets(),
         )
     }
@@ -184,10 +192,20 @@ impl State {
     /// Drops the records of threads that ended and moves processes that
     /// ended to the exit list.
     fn collect_tasks(&self) {
-        let mut exited = KVec::new();
+        let mut exited = KVVec::new();
         let mut lost = 0;
         for b in 0..self.tasks.buckets() {
             let mut chain = self.tasks.lock_index(b);
+            // Room for the whole chain, made without the bucket lock.
+            while exited.capacity() - exited.len() < chain.len() {
+                let need = chain.len();
+                drop(chain);
+                let grown = exited.reserve(need, GFP_KERNEL | __GFP_NOWARN).is_ok();
+                chain = self.tasks.lock_index(b);
+                if !grown {
+                    break;
+                }
+            }
             let mut i = 0;
             while i < chain.len() {
                 let t = &chain[i];
@@ -197,7 +215,7 @@ impl State {
                 }
                 if let Some(record) = self.tasks.remove(&mut chain, i) {
                     if record.kind == TaskKind::Process
-                        && exited.push(record, GFP_ATOMIC | __GFP_NOWARN).is_err()
+                        && exited.push_within_capacity(record).is_err()
                     {
                         lost += 1;
                     }
@@ -206,7 +224,10 @@ impl State {
         }
         lost += self.exits.append(&mut exited);
         if lost > 0 {
-            pr_warn!("{} exited processes dropped: out of memory\n", lost);
+            pr_warn!(
+                "{} exited processes dropped: task memory bound (taskmem) reached or memory short\n",
+                lost
+            );
         }
     }
 
@@ -311,6 +332,10 @@ impl proc_entry::Show for State {
             taskinfo: self.tasks.count() as u64,
             taskinfo_overflow: self.tasks.overflow(),
             taskexit: self.exits.len() as u64,
+            sockmem: self.socks.budget().held() as u64,
+            sockmem_bound: self.socks.budget().limit() as u64,
+            taskmem: self.tasks.budget().held() as u64,
+            taskmem_bound: self.tasks.budget().limit() as u64,
             ..self.stats.snapshot()
         };
         m.call_printf(format_args!("{}", snapshot));

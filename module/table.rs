@@ -1,24 +1,88 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A hash table of records with a BH-safe spinlock per bucket and a bound
-//! on the number of records.
+//! on the memory the records take.
 //!
 //! Used for the socket and the task records. Records live in a small vector
 //! per bucket; the bucket count is a power of two sized from the bound at
 //! load time (about two records per bucket when full), so a lookup scans a
-//! short chain whatever the number of live records. Inserting never
-//! sleeps: the packet path allocates with `GFP_ATOMIC`, and a failed
-//! allocation or a full table refuses the record and counts an overflow.
+//! short chain whatever the number of live records.
+//!
+//! The bound is on memory, not on records: a [`Budget`] is charged with
+//! the capacity of every chain (what the allocator holds for it), a chain
+//! grows only if the budget allows the growth, and it shrinks when three
+//! quarters of it are unused, so memory freed by the garbage collector is
+//! given back.
+//! Inserting never sleeps: the packet path allocates with `GFP_ATOMIC`, and
+//! a failed allocation or a spent budget refuses the record and counts an
+//! overflow. The bucket array itself is allocated once at load time and is
+//! not part of the bound.
 
 #![forbid(unsafe_code)]
 
 use crate::wrap::sync::SpinLockBh;
+use core::mem::size_of;
 use core::pin::Pin;
 use kernel::alloc::{KVBox, KVec};
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::lock::Guard;
-use kernel::sync::LockClassKey;
+use kernel::sync::{Arc, LockClassKey};
+
+/// A bound on bytes held, shared by whatever draws on it.
+pub(crate) struct Budget {
+    limit: usize,
+    held: Atomic<usize>,
+}
+
+impl Budget {
+    pub(crate) fn new(limit: usize) -> Self {
+        Budget {
+            limit,
+            held: Atomic::new(0),
+        }
+    }
+
+    /// Takes `bytes` from the budget if that keeps it within the bound.
+    pub(crate) fn charge(&self, bytes: usize) -> bool {
+        let mut held = self.held.load(Relaxed);
+        loop {
+            let Some(new) = held.checked_add(bytes).filter(|&n| n <= self.limit) else {
+                return false;
+            };
+            match self.held.cmpxchg(held, new, Relaxed) {
+                Ok(_) => return true,
+                Err(cur) => held = cur,
+            }
+        }
+    }
+
+    /// Gives `bytes` back. (Adding the two's complement subtracts: the
+    /// kernel's atomics wrap.)
+    pub(crate) fn release(&self, bytes: usize) {
+        self.held.add(bytes.wrapping_neg(), Relaxed);
+    }
+
+    /// Corrects the charge of a vector whose capacity went from `charged`
+    /// to `actual` elements of `elem` bytes (allocators may round up).
+    pub(crate) fn settle(&self, charged: usize, actual: usize, elem: usize) {
+        if actual >= charged {
+            self.held.add((actual - charged) * elem, Relaxed);
+        } else {
+            self.release((charged - actual) * elem);
+        }
+    }
+
+    /// Bytes held now.
+    pub(crate) fn held(&self) -> usize {
+        self.held.load(Relaxed)
+    }
+
+    /// The bound, in bytes.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+}
 
 /// The records of one bucket.
 pub(crate) type Chain<R> = KVec<R>;
@@ -34,7 +98,7 @@ struct Slot<R> {
 pub(crate) struct Table<R> {
     buckets: Pin<KVBox<[Slot<R>]>>,
     mask: u64,
-    limit: usize,
+    budget: Arc<Budget>,
     count: Atomic<usize>,
     overflow: Atomic<u64>,
 }
@@ -42,16 +106,16 @@ pub(crate) struct Table<R> {
 /// A locked bucket.
 pub(crate) type Bucket<'a, R> = Guard<'a, Chain<R>, crate::wrap::sync::SpinLockBhBackend>;
 
-impl<R> Table<R> {
-    /// A table holding at most `limit_bytes / size_of::<R>()` records,
-    /// whose bucket locks are of lock class `key`, named `name`.
+impl<R: Copy> Table<R> {
+    /// A table whose records draw on `budget`, whose bucket locks are of
+    /// lock class `key`, named `name`.
     pub(crate) fn new(
-        limit_bytes: usize,
+        budget: Arc<Budget>,
         name: &'static CStr,
         key: Pin<&'static LockClassKey>,
     ) -> Result<Self> {
-        let limit = limit_bytes / core::mem::size_of::<R>().max(1);
-        let nbuckets = (limit / 2).clamp(64, 1 << 20).next_power_of_two();
+        let records = budget.limit() / size_of::<R>().max(1);
+        let nbuckets = (records / 2).clamp(64, 1 << 20).next_power_of_two();
         let buckets = KVBox::pin_slice(
             |_| {
                 try_pin_init!(Slot {
@@ -64,7 +128,7 @@ impl<R> Table<R> {
         Ok(Table {
             buckets,
             mask: nbuckets as u64 - 1,
-            limit,
+            budget,
             count: Atomic::new(0),
             overflow: Atomic::new(0),
         })
@@ -85,30 +149,38 @@ impl<R> Table<R> {
         self.buckets[i].chain.lock()
     }
 
-    /// Adds `record` to a locked bucket if the bound and memory allow;
+    /// Adds `record` to a locked bucket if the budget and memory allow;
     /// returns its index in the chain, or `None` (counted as overflow).
     pub(crate) fn insert(&self, chain: &mut Chain<R>, record: R) -> Option<usize> {
-        let mut n = self.count.load(Relaxed);
-        loop {
-            if n >= self.limit {
+        let cap = chain.capacity();
+        if chain.len() == cap {
+            // The chain doubles (one record for an empty one): charge
+            // what it will hold first.
+            let grown = (cap * 2).max(1);
+            if !self.budget.charge((grown - cap) * size_of::<R>()) {
                 self.overflow.add(1, Relaxed);
                 return None;
             }
-            match self.count.cmpxchg(n, n + 1, Relaxed) {
-                Ok(_) => break,
-                Err(cur) => n = cur,
+            if chain
+                .reserve(grown - cap, GFP_ATOMIC | __GFP_NOWARN)
+                .is_err()
+            {
+                self.budget.release((grown - cap) * size_of::<R>());
+                self.overflow.add(1, Relaxed);
+                return None;
             }
+            self.budget.settle(grown, chain.capacity(), size_of::<R>());
         }
-        if chain.push(record, GFP_ATOMIC | __GFP_NOWARN).is_err() {
-            self.uncount();
+        if chain.push_within_capacity(record).is_err() {
             self.overflow.add(1, Relaxed);
             return None;
         }
+        self.count.add(1, Relaxed);
         Some(chain.len() - 1)
     }
 
     /// Removes the record at `index` of a locked bucket (the last record
-    /// takes its place).
+    /// takes its place); the chain shrinks when half of it is unused.
     pub(crate) fn remove(&self, chain: &mut Chain<R>, index: usize) -> Option<R> {
         let last = chain.len().checked_sub(1)?;
         if index > last {
@@ -116,14 +188,36 @@ impl<R> Table<R> {
         }
         chain.swap(index, last);
         let record = chain.pop();
-        self.uncount();
+        self.count.add(1usize.wrapping_neg(), Relaxed);
+        self.shrink(chain);
         record
     }
 
-    /// One record fewer. (Adding the two's complement subtracts: the
-    /// kernel's atomics wrap.)
-    fn uncount(&self) {
-        self.count.add(1usize.wrapping_neg(), Relaxed);
+    /// Gives memory back when at most a quarter of the chain is used (not
+    /// at half, so that a record coming and going does not reallocate the
+    /// chain every time): all of it
+    /// for an empty chain, otherwise by moving the records to a vector of
+    /// their size (kept as is if that allocation fails).
+    fn shrink(&self, chain: &mut Chain<R>) {
+        let (len, cap) = (chain.len(), chain.capacity());
+        if cap == 0 || (len > 0 && len * 4 > cap) {
+            return;
+        }
+        let smaller = if len == 0 {
+            KVec::new()
+        } else {
+            let Ok(mut v) = KVec::with_capacity(len, GFP_ATOMIC | __GFP_NOWARN) else {
+                return;
+            };
+            for &r in chain.iter() {
+                // Within the capacity just allocated.
+                let _ = v.push_within_capacity(r);
+            }
+            v
+        };
+        let new_cap = smaller.capacity();
+        *chain = smaller;
+        self.budget.settle(cap, new_cap, size_of::<R>());
     }
 
     /// Records in the table.
@@ -131,13 +225,13 @@ impl<R> Table<R> {
         self.count.load(Relaxed)
     }
 
-    /// Records refused because the table was full or memory short.
+    /// Records refused because the budget was spent or memory short.
     pub(crate) fn overflow(&self) -> u64 {
         self.overflow.load(Relaxed)
     }
 
-    /// The bound on the number of records.
-    pub(crate) fn limit(&self) -> usize {
-        self.limit
+    /// The memory bound and what the records hold of it.
+    pub(crate) fn budget(&self) -> &Budget {
+        &self.budget
     }
 }

@@ -42,6 +42,12 @@ pub struct Snapshot {
     pub taskinfo: u64,
     pub taskinfo_overflow: u64,
     pub taskexit: u64,
+    /// Bytes the socket records hold, and their bound.
+    pub sockmem: u64,
+    pub sockmem_bound: u64,
+    /// Bytes the task records and exited processes hold, and their bound.
+    pub taskmem: u64,
+    pub taskmem_bound: u64,
 }
 
 impl fmt::Display for Snapshot {
@@ -73,7 +79,12 @@ impl fmt::Display for Snapshot {
         writeln!(f)?;
         writeln!(f, "{:<14}{:>12}", "unknownpacks:", self.unknown)?;
         writeln!(f, "{:<14}{:>12}", "ipv6packs:", self.ipv6_packets)?;
-        writeln!(f, "{:<14}{:>12}", "parkedpacks:", self.parked)
+        writeln!(f, "{:<14}{:>12}", "parkedpacks:", self.parked)?;
+        let mem = |f: &mut fmt::Formatter<'_>, name: &str, n: u64, bound: u64| {
+            writeln!(f, "{:<14}{:>12} (bound: {:>11})", name, n, bound)
+        };
+        mem(f, "sockmem:", self.sockmem, self.sockmem_bound)?;
+        mem(f, "taskmem:", self.taskmem, self.taskmem_bound)
     }
 }
 
@@ -112,6 +123,10 @@ mod tests {
             taskinfo: 12,
             taskinfo_overflow: 13,
             taskexit: 14,
+            sockmem: 4096,
+            sockmem_bound: 4194304,
+            taskmem: 0,
+            taskmem_bound: 2097152,
         };
         let expect = "\
 tcpsndpacks:            10 (unident:         1)
@@ -131,6 +146,8 @@ modversion:              4.0
 unknownpacks:            7
 ipv6packs:               8
 parkedpacks:            15
+sockmem:              4096 (bound:     4194304)
+taskmem:                 0 (bound:     2097152)
 ";
         assert_eq!(format!("{s}"), expect);
     }

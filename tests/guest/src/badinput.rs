@@ -282,7 +282,10 @@ impl Userfault {
         // SAFETY: Reading one 32-byte uffd_msg into a buffer of that size.
         let n = unsafe { libc::read(p.fd, msg.as_mut_ptr().cast(), 32) };
         if n != 32 || msg[0] & 0xff != 0x12 {
-            return Err(format!("unexpected userfault message ({n} bytes, {:#x})", msg[0]));
+            return Err(format!(
+                "unexpected userfault message ({n} bytes, {:#x})",
+                msg[0]
+            ));
         }
         Ok(msg[2])
     }

@@ -199,6 +199,14 @@ pub fn all() -> Vec<Test> {
             l::tiny_limits_overflow_but_known_sockets_stay_exact,
         ),
         (
+            "memory_stays_within_the_bound_and_is_given_back",
+            l::memory_stays_within_the_bound_and_is_given_back,
+        ),
+        (
+            "exit_list_stays_within_the_task_memory_bound",
+            l::exit_list_stays_within_the_task_memory_bound,
+        ),
+        (
             "load_unload_20_times_without_leak",
             load_unload_20_times_without_leak,
         ),
@@ -273,7 +281,7 @@ fn kunit_suites_pass() -> Check {
 }
 
 /// The labels of /proc/netatop in their original order, then ours.
-const PROC_LABELS: [&str; 13] = [
+const PROC_LABELS: [&str; 15] = [
     "tcpsndpacks:",
     "tcprcvpacks:",
     "udpsndpacks:",
@@ -287,6 +295,8 @@ const PROC_LABELS: [&str; 13] = [
     "unknownpacks:",
     "ipv6packs:",
     "parkedpacks:",
+    "sockmem:",
+    "taskmem:",
 ];
 
 fn read_proc() -> Result<String, String> {
