@@ -75,17 +75,23 @@ pub fn long_lengths_are_clamped_and_reported() -> Check {
             return Err(format!("optlen {len}: bytes past the record were written"));
         }
     }
-    // Exactly a pid: only the id comes back.
-    let (r, _, out) = raw_get(abi::NETATOP_GETCNT_TGID, buf.as_mut_ptr().cast(), 4);
-    if r != 0 || out != 4 {
-        return Err(format!("optlen 4: result {r}, length {out}"));
-    }
     let npt = NetPerTask::from_bytes(&buf[..96]);
     if npt.id != me || npt.tc.udpsndpacks == 0 {
         return Err(format!(
             "record for the runner: id {} udpsndpacks {}",
             npt.id, npt.tc.udpsndpacks
         ));
+    }
+    // Exactly a pid: only the id comes back, not one byte more (the
+    // buffer is refilled, so a write past the 4 bytes shows).
+    buf.fill(0xee);
+    buf[..4].copy_from_slice(&me.to_ne_bytes());
+    let (r, _, out) = raw_get(abi::NETATOP_GETCNT_TGID, buf.as_mut_ptr().cast(), 4);
+    if r != 0 || out != 4 {
+        return Err(format!("optlen 4: result {r}, length {out}"));
+    }
+    if buf[..4] != me.to_ne_bytes() || buf[4..].iter().any(|&b| b != 0xee) {
+        return Err("optlen 4: bytes past the id were written".into());
     }
     Ok(())
 }

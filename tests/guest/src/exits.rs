@@ -115,11 +115,15 @@ pub fn empty_exit_waits_until_the_taker_acknowledges() -> Check {
     Ok(())
 }
 
-/// A taker that dies holding a record does not block EMPTY_EXIT for long.
+/// A taker that dies holding a record does not block EMPTY_EXIT for long,
+/// but EMPTY_EXIT does wait for it: a second (the grace period) after the
+/// record was taken, it returns.
 pub fn empty_exit_gives_up_on_a_dead_taker() -> Check {
     drain_exits()?;
     short_lived("orphaned", 2, 10)?;
     force_gc()?;
+    // The record is taken after this instant.
+    let before_take = std::time::Instant::now();
     let mut taker = Child::spawn("dying-taker", |ctl: &mut Ctl| {
         let got = getcnt_exit(5);
         ctl.report(&format!("{}", matches!(got, Ok(Some(_)))));
@@ -135,7 +139,16 @@ pub fn empty_exit_gives_up_on_a_dead_taker() -> Check {
     alarm::set(10);
     let r = s.command(abi::NETATOP_EMPTY_EXIT);
     alarm::cancel();
-    r.map_err(|e| format!("EMPTY_EXIT did not return on its own: {e}"))
+    let waited = before_take.elapsed();
+    r.map_err(|e| format!("EMPTY_EXIT did not return on its own: {e}"))?;
+    // A jiffy of rounding allowed.
+    if waited < Duration::from_millis(990) {
+        return Err(format!(
+            "EMPTY_EXIT returned {} ms after the record was taken, before the 1 s grace period",
+            waited.as_millis()
+        ));
+    }
+    Ok(())
 }
 
 /// Exited processes nobody takes are freed after 15 s.
