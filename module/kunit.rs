@@ -130,3 +130,26 @@ mod hash {
         assert!(hashes.iter().any(|&h| h != hashes[0]));
     }
 }
+
+#[kernel::macros::kunit_tests(netatop_quota)]
+mod quota {
+    use crate::quota::{Unowned, SLOTS};
+
+    #[test]
+    fn a_namespace_gets_a_quarter_and_all_together_half() {
+        let (a, b, c) = (1, 2, 3);
+        let q = Unowned::new(400);
+        assert!((0..100).all(|_| q.admit(a)));
+        assert!(!q.admit(a));
+        // Cookies equal modulo SLOTS share a counter.
+        assert!(!q.admit(a + SLOTS as u64));
+        assert!((0..100).all(|_| q.admit(b)));
+        assert_eq!(q.count(), 200);
+        // Half the table is unowned: nobody gets more.
+        assert!(!q.admit(c));
+        q.release(a);
+        assert!(q.admit(c));
+        assert!(!q.admit(a));
+        assert_eq!((q.count(), q.refused()), (200, 4));
+    }
+}

@@ -21,6 +21,7 @@ mod exits;
 #[cfg(netatop_kunit)]
 mod kunit;
 mod logic;
+mod quota;
 mod state;
 mod stats;
 mod table;

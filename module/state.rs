@@ -18,8 +18,9 @@ use crate::logic::account::{
 };
 use crate::logic::packet::{self, HeaderSource, Transport};
 use crate::logic::procfs::Snapshot;
+use crate::quota::Unowned;
 use crate::stats::Stats;
-use crate::table::{Budget, Table};
+use crate::table::{Budget, Chain, Table};
 use crate::wrap::clock;
 use crate::wrap::hash::HashKey;
 use crate::wrap::kthread::{self, ThreadMain};
@@ -47,6 +48,8 @@ const IPV6_FRAG_HDR: u32 = 40 + 8;
 pub(crate) struct State {
     pub(crate) stats: Stats,
     socks: Table<SockRecord>,
+    /// Quotas of socket records without an owner.
+    unowned: Unowned,
     tasks: Table<TaskRecord>,
     #[pin]
     pub(crate) exits: ExitList,
@@ -71,6 +74,7 @@ impl State {
             stats: Stats::new(),
             // Two lock classes: the garbage collector nests a task bucket
             // inside a socket bucket.
+            unowned: Unowned::new(sock_bytes / core::mem::size_of::<SockRecord>()),
             socks: Table::new(sock_budget, c"netatop_sock_bucket", kernel::static_lock_class!())?,
             tasks: Table::new(
                 task_budget.clone(),
@@ -245,6 +249,7 @@ impl State {
                     }
                     SockVerdict::DropUnident => {
                         self.socks.remove(&mut chain, i);
+                        self.unowned.release(r.key.net);
                         self.stats.unpark(r.parked.packets());
                         self.unident(r.key.proto, Dir::Out, r.parked.sent.packets);
                         self.unident(r.key.proto, Dir::In, r.parked.received.packets);
@@ -252,6 +257,38 @@ impl State {
                 }
             }
         }
+    }
+}
+
+impl State {
+    /// A packet on an existing record; an unowned record that gets an
+    /// owner leaves the unowned quota.
+    fn update(
+        &self,
+        record: &mut SockRecord,
+        seen: &Seen,
+        sender: Option<Owner>,
+    ) -> Option<Charge> {
+        let unowned = record.owner.is_none();
+        let charge = record.on_packet(seen, sender);
+        if unowned && record.owner.is_some() {
+            self.unowned.release(record.key.net);
+        }
+        charge
+    }
+
+    /// Adds a new record to its locked bucket, within the unowned quota if
+    /// it has no owner; whether it was added.
+    fn add(&self, chain: &mut Chain<SockRecord>, record: SockRecord) -> bool {
+        let unowned = record.owner.is_none();
+        if unowned && !self.unowned.admit(record.key.net) {
+            return false;
+        }
+        let added = self.socks.insert(chain, record).is_some();
+        if unowned && !added {
+            self.unowned.release(record.key.net);
+        }
+        added
     }
 }
 
@@ -297,20 +334,38 @@ impl Observer for State {
             now: clock::now_ms(),
         };
 
-        let charge = {
-            let mut chain = self.socks.lock(self.hash_key.hash(&key.words()));
-            match chain.iter_mut().find(|r| r.key == key) {
-                Some(record) => record.on_packet(&seen, sender),
-                None => {
-                    let mut record = SockRecord::new(key, seen.now);
-                    let charge = record.on_packet(&seen, sender);
-                    if self.socks.insert(&mut chain, record).is_none() && charge.is_none() {
-                        // Neither recorded nor charged.
-                        drop(chain);
-                        self.stats.unident(dir, h.transport, amount.packets);
-                        return;
+        let hash = self.hash_key.hash(&key.words());
+        let found = {
+            let mut chain = self.socks.lock(hash);
+            chain
+                .iter_mut()
+                .find(|r| r.key == key)
+                .map(|record| self.update(record, &seen, sender))
+        };
+        let charge = match found {
+            Some(charge) => charge,
+            None => {
+                // The socket lookup runs without the bucket lock; another
+                // CPU may add the record meanwhile.
+                let socket_takes = || p.has_socket();
+                if !account::creates_record(dir, sender.is_some(), socket_takes) {
+                    self.stats.unident(dir, h.transport, amount.packets);
+                    return;
+                }
+                let mut chain = self.socks.lock(hash);
+                match chain.iter_mut().find(|r| r.key == key) {
+                    Some(record) => self.update(record, &seen, sender),
+                    None => {
+                        let mut record = SockRecord::new(key, seen.now);
+                        let charge = record.on_packet(&seen, sender);
+                        if !self.add(&mut chain, record) && charge.is_none() {
+                            // Neither recorded nor charged.
+                            drop(chain);
+                            self.stats.unident(dir, h.transport, amount.packets);
+                            return;
+                        }
+                        charge
                     }
-                    charge
                 }
             }
         };
@@ -332,6 +387,8 @@ impl proc_entry::Show for State {
             taskinfo: self.tasks.count() as u64,
             taskinfo_overflow: self.tasks.overflow(),
             taskexit: self.exits.len() as u64,
+            unowned: self.unowned.count() as u64,
+            unowned_refused: self.unowned.refused(),
             sockmem: self.socks.budget().held() as u64,
             sockmem_bound: self.socks.budget().limit() as u64,
             taskmem: self.tasks.budget().held() as u64,

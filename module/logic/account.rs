@@ -280,6 +280,19 @@ impl SockRecord {
     }
 }
 
+/// Whether a packet on a socket key that has no record makes one: a sent
+/// packet if a task sends it (process context), a received one if a local
+/// socket takes it (`socket_takes` is asked only then: it is a lookup).
+/// Packets to closed ports, and replies the stack makes for them (a TCP
+/// reset), make none: they are counted as unidentified, so that a flood
+/// cannot fill the table with records nobody will ever own.
+pub fn creates_record(dir: Dir, has_sender: bool, socket_takes: impl FnOnce() -> bool) -> bool {
+    match dir {
+        Dir::Out => has_sender,
+        Dir::In => socket_takes(),
+    }
+}
+
 /// What the garbage collector does with a socket record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SockVerdict {
@@ -689,6 +702,22 @@ mod tests {
             max <= 24,
             "longest chain {max} for 8 keys per bucket on average"
         );
+    }
+
+    #[test]
+    fn only_senders_and_packets_a_socket_takes_make_records() {
+        let asked = core::cell::Cell::new(0);
+        let lookup = |found| {
+            asked.set(asked.get() + 1);
+            found
+        };
+        assert!(creates_record(Dir::Out, true, || lookup(false)));
+        assert!(!creates_record(Dir::Out, false, || lookup(true)));
+        assert_eq!(asked.get(), 0, "no lookup for sent packets");
+        assert!(creates_record(Dir::In, false, || lookup(true)));
+        assert!(!creates_record(Dir::In, false, || lookup(false)));
+        assert!(!creates_record(Dir::In, true, || lookup(false)));
+        assert_eq!(asked.get(), 3);
     }
 
     #[test]

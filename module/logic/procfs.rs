@@ -42,6 +42,9 @@ pub struct Snapshot {
     pub taskinfo: u64,
     pub taskinfo_overflow: u64,
     pub taskexit: u64,
+    /// Socket records without an owner, and those refused by their quota.
+    pub unowned: u64,
+    pub unowned_refused: u64,
     /// Bytes the socket records hold, and their bound.
     pub sockmem: u64,
     pub sockmem_bound: u64,
@@ -83,6 +86,11 @@ impl fmt::Display for Snapshot {
         let mem = |f: &mut fmt::Formatter<'_>, name: &str, n: u64, bound: u64| {
             writeln!(f, "{:<14}{:>12} (bound: {:>11})", name, n, bound)
         };
+        writeln!(
+            f,
+            "{:<14}{:>12} (refused: {:>9})",
+            "unownedsocks:", self.unowned, self.unowned_refused
+        )?;
         mem(f, "sockmem:", self.sockmem, self.sockmem_bound)?;
         mem(f, "taskmem:", self.taskmem, self.taskmem_bound)
     }
@@ -123,6 +131,8 @@ mod tests {
             taskinfo: 12,
             taskinfo_overflow: 13,
             taskexit: 14,
+            unowned: 16,
+            unowned_refused: 17,
             sockmem: 4096,
             sockmem_bound: 4194304,
             taskmem: 0,
@@ -146,6 +156,7 @@ modversion:              4.0
 unknownpacks:            7
 ipv6packs:               8
 parkedpacks:            15
+unownedsocks:           16 (refused:        17)
 sockmem:              4096 (bound:     4194304)
 taskmem:                 0 (bound:     2097152)
 ";

@@ -62,6 +62,10 @@ extern "C" {
     pub(super) fn netatop_skb_network_offset(skb: *const bindings::sk_buff) -> c_int;
     pub(super) fn netatop_skb_sk_state(skb: *const bindings::sk_buff) -> c_int;
     pub(super) fn netatop_in_process_context() -> bool;
+    pub(super) fn netatop_skb_has_socket(
+        skb: *const bindings::sk_buff,
+        state: *const NfHookState,
+    ) -> bool;
     pub(super) fn netatop_hook_state_pf(state: *const NfHookState) -> u8;
     pub(super) fn netatop_hook_state_hook(state: *const NfHookState) -> c_uint;
     pub(super) fn netatop_hook_state_dev(state: *const NfHookState) -> *const bindings::net_device;

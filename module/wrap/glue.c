@@ -20,6 +20,7 @@
 #include <linux/spinlock.h>
 #include <linux/timekeeping.h>
 #include <net/net_namespace.h>
+#include <net/netfilter/nf_socket.h>
 #include <net/sock.h>
 
 #include "../../include/netatop.h"
@@ -161,6 +162,42 @@ unsigned int netatop_dev_mtu(const struct net_device *dev)
 unsigned int netatop_dev_hard_header_len(const struct net_device *dev)
 {
 	return dev->hard_header_len;
+}
+
+/*
+ * Whether a local socket takes the received packet: one the stack attached
+ * already (early demux), or one the netfilter socket lookup finds, as the
+ * socket match does. Without the lookup in this kernel, every packet
+ * counts as taken.
+ */
+bool netatop_skb_has_socket(const struct sk_buff *skb, const struct nf_hook_state *state)
+{
+	struct sock *sk = NULL;
+
+	if (skb->sk)
+		return true;
+	switch (state->pf) {
+	case NFPROTO_IPV4:
+#if IS_ENABLED(CONFIG_NF_SOCKET_IPV4)
+		sk = nf_sk_lookup_slow_v4(state->net, skb, state->in);
+		break;
+#else
+		return true;
+#endif
+	case NFPROTO_IPV6:
+#if IS_ENABLED(CONFIG_NF_SOCKET_IPV6)
+		sk = nf_sk_lookup_slow_v6(state->net, skb, state->in);
+		break;
+#else
+		return true;
+#endif
+	default:
+		return true;
+	}
+	if (!sk)
+		return false;
+	sock_gen_put(sk);
+	return true;
 }
 
 /* The state of the socket attached to the packet, or -1 if there is none. */

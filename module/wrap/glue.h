@@ -23,6 +23,7 @@ unsigned int netatop_skb_gso_segs(const struct sk_buff *skb);
 int netatop_skb_network_offset(const struct sk_buff *skb);
 int netatop_skb_sk_state(const struct sk_buff *skb);
 bool netatop_in_process_context(void);
+bool netatop_skb_has_socket(const struct sk_buff *skb, const struct nf_hook_state *state);
 u8 netatop_hook_state_pf(const struct nf_hook_state *state);
 u64 netatop_hook_state_net_cookie(const struct nf_hook_state *state);
 unsigned int netatop_hook_state_hook(const struct nf_hook_state *state);

@@ -139,6 +139,15 @@ impl Packet<'_> {
         u8::try_from(state).ok()
     }
 
+    /// Whether a local socket takes this received packet (one the stack
+    /// attached, or one the netfilter socket lookup finds). A lookup: call
+    /// it only when the answer is needed.
+    pub(crate) fn has_socket(&self) -> bool {
+        // SAFETY: `skb` and `state` are valid by the type invariant; the
+        // hook runs under RCU, as the lookup requires.
+        unsafe { ffi::netatop_skb_has_socket(self.skb, self.state) }
+    }
+
     /// Whether the hook runs in process context on behalf of the current
     /// task: not in an interrupt or softirq, nor with bottom halves
     /// disabled (threaded NAPI, busy polling), where the current task

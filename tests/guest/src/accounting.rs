@@ -396,3 +396,152 @@ pub fn socket_handover_to_forked_child() -> Check {
     echo.finish();
     Ok(())
 }
+
+/// Runs `f` with the module loaded with `params`, then reloads it with
+/// the defaults.
+fn with_module(params: &str, f: impl FnOnce() -> Check) -> Check {
+    crate::sys::unload_module()?;
+    crate::sys::load_module(params)?;
+    let r = f();
+    crate::sys::unload_module()?;
+    crate::sys::load_module("")?;
+    r
+}
+
+fn value(v: &std::collections::HashMap<String, u64>, k: &str) -> Result<u64, String> {
+    v.get(k).copied().ok_or(format!("no {k} in /proc/netatop"))
+}
+
+/// A flood of packets to closed ports (3000 UDP datagrams, 200 TCP
+/// connection attempts answered by resets) makes no socket records: a
+/// packet no socket takes, and a reply the stack makes for it, are
+/// counted as unidentified. A server started afterwards, under a bound the
+/// flood would have filled many times, has its parked datagrams charged
+/// exactly.
+pub fn closed_port_flood_makes_no_records() -> Check {
+    with_module("sockmem=65536", || {
+        let before = proc_values()?;
+        let flooder = Child::spawn("flooder", |ctl: &mut Ctl| {
+            let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+            for port in 20000..23000u16 {
+                s.send_to(&[0x70; 8], ("127.0.0.1", port)).expect("send");
+            }
+            for port in 40000..40200u16 {
+                let refused = std::net::TcpStream::connect(("127.0.0.1", port))
+                    .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused);
+                assert!(refused, "port {port} answered");
+            }
+            ctl.report("flooded");
+            ctl.wait();
+        });
+        let mut flooder = flooder;
+        if flooder.read() != "flooded" {
+            return Err("the flood did not complete".into());
+        }
+        let after = proc_values()?;
+        received_before_sent_is_charged_at_first_send()?;
+        // The flooder's own sockets only: one UDP, 200 TCP.
+        let made = value(&after, "#sockinfo:")? - value(&before, "#sockinfo:")?;
+        let unowned = value(&after, "unownedsocks:")?;
+        if made > 201 || unowned != 0 || value(&after, "#sockinfo:overflow")? != 0 {
+            return Err(format!(
+                "{made} records made, {unowned} unowned, overflow {}",
+                value(&after, "#sockinfo:overflow")?
+            ));
+        }
+        let unident =
+            value(&after, "udprcvpacks:unident")? - value(&before, "udprcvpacks:unident")?;
+        if unident != 3000 {
+            return Err(format!(
+                "{unident} received datagrams unidentified, expected 3000"
+            ));
+        }
+        flooder.finish();
+        Ok(())
+    })
+}
+
+/// The network namespace cookie of a socket (SO_NETNS_COOKIE).
+fn netns_cookie(s: &UdpSocket) -> Result<u64, String> {
+    use std::os::fd::AsRawFd;
+    let mut cookie = 0u64;
+    let mut len = 8 as libc::socklen_t;
+    // SAFETY: An 8-byte buffer and its length for a u64 option.
+    let r = unsafe {
+        libc::getsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_NETNS_COOKIE,
+            (&raw mut cookie).cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(format!(
+            "SO_NETNS_COOKIE: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(cookie)
+}
+
+/// Sockets that only receive make records without an owner; those of one
+/// namespace may take a quarter of the table, not all of it. 700 sockets
+/// in another namespace receive a datagram each, under a bound of about
+/// 500 records; a server here still has its parked datagrams charged.
+pub fn one_namespace_cannot_fill_the_table_with_unowned_records() -> Check {
+    const N: u16 = 700;
+    with_module("sockmem=65536", || {
+        let here = netns_cookie(&UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?)?;
+        // A namespace whose cookie is not ours modulo the module's 64
+        // counters (it would share our quota, by design).
+        let mut tries = 0;
+        loop {
+            veth_setup()?;
+            let mut probe = Child::spawn("cookie", |ctl: &mut Ctl| {
+                enter_netns("natb").expect("netns");
+                let s = UdpSocket::bind("0.0.0.0:0").expect("bind");
+                ctl.report(&netns_cookie(&s).expect("cookie").to_string());
+            });
+            let there: u64 = probe.read().parse().map_err(|_| "no cookie")?;
+            probe.finish();
+            if there % 64 != here % 64 {
+                break;
+            }
+            veth_teardown();
+            tries += 1;
+            if tries > 3 {
+                return Err("no namespace with a counter of its own".into());
+            }
+        }
+        let r = (|| -> Check {
+            let mut quiet = Child::spawn("quiet-receivers", |ctl: &mut Ctl| {
+                enter_netns("natb").expect("netns");
+                let socks: Vec<UdpSocket> = (0..N)
+                    .map(|i| UdpSocket::bind(("192.0.2.2", 30000 + i)).expect("bind"))
+                    .collect();
+                ctl.report("bound");
+                ctl.wait();
+                drop(socks);
+            });
+            if quiet.read() != "bound" {
+                return Err("receivers did not start".into());
+            }
+            let s = UdpSocket::bind("192.0.2.1:0").map_err(|e| e.to_string())?;
+            for i in 0..N {
+                s.send_to(&[0x71; 8], ("192.0.2.2", 30000 + i))
+                    .map_err(|e| e.to_string())?;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            received_before_sent_is_charged_at_first_send()?;
+            let v = proc_values()?;
+            if value(&v, "unownedsocks:refused")? == 0 {
+                return Err(format!("no unowned record was refused: {v:?}"));
+            }
+            quiet.finish();
+            Ok(())
+        })();
+        veth_teardown();
+        r
+    })
+}

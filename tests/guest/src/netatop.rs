@@ -151,8 +151,8 @@ pub fn snmp_of(pid: &str) -> Result<HashMap<String, u64>, String> {
 }
 
 /// The first number after each label of /proc/netatop, and the one after
-/// `(unident:`, `(overflow:` or `(bound:` as "LABELunident",
-/// "LABELoverflow" or "LABELbound".
+/// `(unident:`, `(overflow:`, `(bound:` or `(refused:` as "LABELunident",
+/// "LABELoverflow", "LABELbound" or "LABELrefused".
 pub fn proc_values() -> Result<HashMap<String, u64>, String> {
     let text =
         std::fs::read_to_string("/proc/netatop").map_err(|e| format!("/proc/netatop: {e}"))?;
@@ -164,7 +164,7 @@ pub fn proc_values() -> Result<HashMap<String, u64>, String> {
                 v.insert(tok[0].to_string(), n);
             }
         }
-        if tok.len() >= 4 && ["(unident:", "(overflow:", "(bound:"].contains(&tok[2]) {
+        if tok.len() >= 4 && ["(unident:", "(overflow:", "(bound:", "(refused:"].contains(&tok[2]) {
             let n = tok[3]
                 .trim_end_matches(')')
                 .parse()

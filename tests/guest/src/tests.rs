@@ -63,6 +63,14 @@ pub fn all() -> Vec<Test> {
             a::received_before_sent_is_charged_at_first_send,
         ),
         (
+            "closed_port_flood_makes_no_records",
+            a::closed_port_flood_makes_no_records,
+        ),
+        (
+            "one_namespace_cannot_fill_the_table_with_unowned_records",
+            a::one_namespace_cannot_fill_the_table_with_unowned_records,
+        ),
+        (
             "thread_counters_sum_to_process",
             a::thread_counters_sum_to_process,
         ),
@@ -177,6 +185,22 @@ pub fn all() -> Vec<Test> {
             crate::daemon::full_file_system_skips_then_recovers,
         ),
         (
+            "netatopd_log_is_readable_by_root_only",
+            crate::daemon::log_is_readable_by_root_only,
+        ),
+        (
+            "netatopd_detaches_fully_and_keeps_no_inherited_descriptor",
+            crate::daemon::detaches_fully_and_keeps_no_inherited_descriptor,
+        ),
+        (
+            "netatopd_reports_a_persistent_failure_once",
+            crate::daemon::reports_a_persistent_failure_once,
+        ),
+        (
+            "netatopd_starts_a_new_log_at_its_size_limit",
+            crate::daemon::starts_a_new_log_at_its_size_limit,
+        ),
+        (
             "atop_shows_exited_process_counters_via_netatopd",
             crate::atop::atop_shows_exited_process_counters_via_netatopd,
         ),
@@ -281,7 +305,7 @@ fn kunit_suites_pass() -> Check {
 }
 
 /// The labels of /proc/netatop in their original order, then ours.
-const PROC_LABELS: [&str; 15] = [
+const PROC_LABELS: [&str; 16] = [
     "tcpsndpacks:",
     "tcprcvpacks:",
     "udpsndpacks:",
@@ -295,6 +319,7 @@ const PROC_LABELS: [&str; 15] = [
     "unknownpacks:",
     "ipv6packs:",
     "parkedpacks:",
+    "unownedsocks:",
     "sockmem:",
     "taskmem:",
 ];
