@@ -48,7 +48,7 @@ impl LogFile {
             .write(true)
             .create_new(true)
             .custom_flags(libc::O_NOFOLLOW)
-            .mode(0o644)
+            .mode(0o600)
             .open(path)?;
         (&file).write_all(&Header::new(pid).to_bytes())?;
         // SAFETY: Mapping the first bytes of a file we own; the mapping is
@@ -75,6 +75,11 @@ impl LogFile {
     /// Records in the file.
     pub fn records(&self) -> u32 {
         self.records
+    }
+
+    /// Bytes in the file: the header and the records.
+    pub fn size(&self) -> u64 {
+        self.size
     }
 
     /// Whether `path` still names this file (not removed or replaced).

@@ -11,7 +11,7 @@ use logfile::LogFile;
 use netatop_client::log::encode_record;
 use netatop_client::{Control, NetPerTask};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-use report::Reporter;
+use report::{Reporter, Throttle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +25,28 @@ const EXIT_FAILURE: u8 = 1;
 /// Below this share of free space in the log's file system, records are
 /// skipped (and the skip logged).
 const MIN_FREE_PERCENT: u64 = 5;
+
+/// The smallest --max-size: a header and a few records.
+const MIN_MAX_SIZE: u64 = 1024;
+
+/// A size in bytes, or in KiB, MiB or GiB with a K, M or G after the
+/// number.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, unit) = match s.as_bytes().last() {
+        Some(b'K' | b'k') => (&s[..s.len() - 1], 1 << 10),
+        Some(b'M' | b'm') => (&s[..s.len() - 1], 1 << 20),
+        Some(b'G' | b'g') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (bytes, or a number and K, M or G)"))?;
+    n.checked_mul(unit)
+        .filter(|&b| b >= MIN_MAX_SIZE)
+        .ok_or(format!(
+            "{s:?}: the size must be at least {MIN_MAX_SIZE} bytes"
+        ))
+}
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +69,10 @@ struct Args {
     /// directory)
     #[arg(long, default_value = "/run/netatop.log", value_name = "FILE")]
     log: PathBuf,
+    /// Start a new log when a record would make it larger than SIZE bytes
+    /// (K, M, G: KiB, MiB, GiB); a reader loses what it had not read yet
+    #[arg(long, default_value = "32M", value_name = "SIZE", value_parser = parse_size)]
+    max_size: u64,
     /// Print the version and exit
     #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
     version: (),
@@ -54,31 +80,83 @@ struct Args {
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
+/// A stop request sets STOP, which the loop looks at before it waits for
+/// the next exited process. A request that arrives between that look and
+/// the wait would be lost until the next process exits, so the handler
+/// also sets an alarm, and the alarm sets itself again as long as the
+/// daemon runs: one of them interrupts the wait within a second.
 extern "C" fn on_stop(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
+    // SAFETY: alarm() is async-signal-safe and has no preconditions.
+    unsafe { libc::alarm(1) };
+}
+
+extern "C" fn on_alarm(_: libc::c_int) {
+    if STOP.load(Ordering::SeqCst) {
+        // SAFETY: As in on_stop.
+        unsafe { libc::alarm(1) };
+    }
 }
 
 extern "C" fn on_hup(_: libc::c_int) {}
 
 /// SIGTERM and SIGINT stop the daemon, SIGHUP only interrupts the wait
-/// for the next exited process (to look at the readers again); neither
+/// for the next exited process (to look at the readers again); none
 /// restarts the interrupted call.
 fn install_signals() -> nix::Result<()> {
-    let stop = SigAction::new(
-        SigHandler::Handler(on_stop),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    let hup = SigAction::new(
-        SigHandler::Handler(on_hup),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    // SAFETY: The handlers only store to an atomic or do nothing.
+    let action = |f| SigAction::new(SigHandler::Handler(f), SaFlags::empty(), SigSet::empty());
+    // SAFETY: The handlers only use an atomic and alarm(), which are
+    // async-signal-safe.
     unsafe {
-        sigaction(Signal::SIGTERM, &stop)?;
-        sigaction(Signal::SIGINT, &stop)?;
-        sigaction(Signal::SIGHUP, &hup)?;
+        sigaction(Signal::SIGTERM, &action(on_stop))?;
+        sigaction(Signal::SIGINT, &action(on_stop))?;
+        sigaction(Signal::SIGALRM, &action(on_alarm))?;
+        sigaction(Signal::SIGHUP, &action(on_hup))?;
+    }
+    Ok(())
+}
+
+/// Becomes a daemon: forks, starts a session, forks again (so that it is
+/// not a session leader and can never get a controlling terminal), works
+/// in /, has /dev/null as standard input and output, and keeps no other
+/// descriptor of whoever started it.
+fn daemonize() -> nix::Result<()> {
+    use nix::unistd::{chdir, dup2, fork, setsid, ForkResult};
+    use std::os::fd::AsRawFd;
+    for session in [true, false] {
+        // SAFETY: Nothing but this thread runs; the parent leaves at once
+        // with _exit, running no destructors or exit handlers.
+        match unsafe { fork() }? {
+            ForkResult::Parent { .. } => unsafe { libc::_exit(0) },
+            ForkResult::Child => {}
+        }
+        if session {
+            setsid()?;
+        }
+    }
+    chdir("/")?;
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    for fd in 0..3 {
+        dup2(null.as_raw_fd(), fd)?;
+    }
+    drop(null);
+    // SAFETY: close_range takes three integers and closes descriptors
+    // this program has not opened: everything from 3 on is inherited.
+    if unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) } != 0 {
+        // Kernels before 5.9: one by one.
+        let max = nix::unistd::sysconf(nix::unistd::SysconfVar::OPEN_MAX)
+            .ok()
+            .flatten()
+            .unwrap_or(1024);
+        for fd in 3..max as libc::c_int {
+            // SAFETY: As above; closing a descriptor that is not open fails
+            // harmlessly.
+            unsafe { libc::close(fd) };
+        }
     }
     Ok(())
 }
@@ -93,12 +171,16 @@ fn free_percent(path: &Path) -> Option<u64> {
 
 struct Daemon {
     path: PathBuf,
+    max_size: u64,
     pid: i32,
     log: LogFile,
     sems: sem::Semaphores,
     report: Reporter,
     /// Whether records are being skipped for lack of space.
     skipping: bool,
+    /// Failures to take an exited process, and to write the log.
+    take_failures: Throttle,
+    write_failures: Throttle,
 }
 
 impl Daemon {
@@ -147,10 +229,30 @@ impl Daemon {
                 .info("free space is back: writing records again");
             self.skipping = false;
         }
-        let written = encode_record(npt).and_then(|rec| self.log.append(&rec));
-        if let Err(e) = written {
-            self.report
-                .error(&format!("record of pid {} not written: {e}", npt.id));
+        let written = encode_record(npt).and_then(|rec| {
+            if self.log.size() + rec.len() as u64 > self.max_size {
+                self.report.warn(&format!(
+                    "{} reached its size limit ({} bytes, {} records); starting a new one",
+                    self.path.display(),
+                    self.max_size,
+                    self.log.records()
+                ));
+                self.recreate()?;
+            }
+            self.log.append(&rec)
+        });
+        match written {
+            Ok(()) => {
+                if let Some(m) = self.write_failures.succeeded() {
+                    self.report.info(&format!("writing records again: {m}"));
+                }
+            }
+            Err(e) => {
+                let msg = format!("records not written to {}: {e}", self.path.display());
+                if let Some(m) = self.write_failures.failed(&msg) {
+                    self.report.error(&m);
+                }
+            }
         }
     }
 
@@ -159,6 +261,10 @@ impl Daemon {
         while !STOP.load(Ordering::SeqCst) {
             match module.next_exited() {
                 Ok(npt) => {
+                    if let Some(m) = self.take_failures.succeeded() {
+                        self.report
+                            .info(&format!("taking exited processes again: {m}"));
+                    }
                     if waiting_for_module {
                         self.report.info("the netatop module is back");
                         waiting_for_module = false;
@@ -183,8 +289,10 @@ impl Daemon {
                     std::thread::sleep(Duration::from_secs(1));
                 }
                 Err(e) => {
-                    self.report
-                        .error(&format!("taking an exited process failed: {e}"));
+                    let msg = format!("taking an exited process failed: {e}");
+                    if let Some(m) = self.take_failures.failed(&msg) {
+                        self.report.error(&m);
+                    }
                     std::thread::sleep(Duration::from_secs(1));
                 }
             }
@@ -215,7 +323,7 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_RUNNING);
     }
     if !args.foreground {
-        if let Err(e) = nix::unistd::daemon(false, false) {
+        if let Err(e) = daemonize() {
             report.error(&format!("cannot become a daemon: {e}"));
             return ExitCode::from(EXIT_FAILURE);
         }
@@ -277,11 +385,31 @@ fn main() -> ExitCode {
     report.info(&format!("started, writing {}", args.log.display()));
     let mut d = Daemon {
         path: args.log,
+        max_size: args.max_size,
         pid,
         log,
         sems,
         report,
         skipping: false,
+        take_failures: Throttle::default(),
+        write_failures: Throttle::default(),
     };
     d.run(&module)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_a_unit_and_have_a_floor() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("6K"), Ok(6 << 10));
+        assert_eq!(parse_size("32M"), Ok(32 << 20));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        assert!(parse_size("1023").unwrap_err().contains("at least 1024"));
+        assert!(parse_size("12X").unwrap_err().contains("not a size"));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("99999999999999G").is_err());
+    }
 }

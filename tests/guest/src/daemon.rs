@@ -416,3 +416,167 @@ pub fn relative_log_path_is_taken_from_the_working_directory() -> Check {
     let _ = std::fs::remove_file("/here.log");
     result
 }
+
+/// The log holds the same counters the module gives only to CAP_NET_ADMIN:
+/// it is readable by root only.
+pub fn log_is_readable_by_root_only() -> Check {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(LOG)
+        .map_err(|e| e.to_string())?
+        .permissions()
+        .mode()
+        & 0o7777;
+    if mode != 0o600 {
+        return Err(format!("{LOG} has mode {mode:o}, expected 600"));
+    }
+    Ok(())
+}
+
+/// Started with a descriptor of its starter open, the daemon keeps none of
+/// it, has /dev/null as standard streams, is not a session leader (it can
+/// never get a controlling terminal) and is init's child. Leaves the
+/// daemon running.
+pub fn detaches_fully_and_keeps_no_inherited_descriptor() -> Check {
+    stop_daemon()?;
+    let inherited = "/tmp/netatopd-inherited";
+    sh(&format!("exec 7>{inherited}; netatopd"))?;
+    let mut pid = None;
+    for _ in 0..50 {
+        if sem_val(0).unwrap_or(0) == 1 {
+            pid = read_log(LOG).ok().map(|l| l.pid);
+            if pid.is_some() {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = pid.ok_or("netatopd did not start")?;
+    let mut fds = Vec::new();
+    for e in std::fs::read_dir(format!("/proc/{pid}/fd")).map_err(|e| e.to_string())? {
+        let e = e.map_err(|e| e.to_string())?;
+        let target = std::fs::read_link(e.path()).map_err(|e| e.to_string())?;
+        fds.push((
+            e.file_name().to_string_lossy().into_owned(),
+            target.display().to_string(),
+        ));
+    }
+    fds.sort();
+    if fds.iter().any(|(_, t)| t == inherited) {
+        return Err(format!("the starter's descriptor is still open: {fds:?}"));
+    }
+    for n in ["0", "1", "2"] {
+        if !fds.iter().any(|(fd, t)| fd == n && t == "/dev/null") {
+            return Err(format!("descriptor {n} is not /dev/null: {fds:?}"));
+        }
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
+    // After "(comm)": state, ppid, pgrp, session.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let (ppid, session) = (fields.get(1).copied(), fields.get(3).copied());
+    if ppid != Some("1") || session == Some(pid.to_string().as_str()) {
+        return Err(format!("pid {pid}: parent {ppid:?}, session {session:?}"));
+    }
+    Ok(())
+}
+
+/// A failure that persists (here: no CAP_NET_ADMIN, so every request is
+/// EPERM) is reported once, not every second. Leaves the daemon running.
+pub fn reports_a_persistent_failure_once() -> Check {
+    stop_daemon()?;
+    let err = "/tmp/netatopd-eperm.err";
+    let r = in_child(move || {
+        // SAFETY: Drops CAP_NET_ADMIN (12) from this process's bounding
+        // set, so the netatopd it starts never has it.
+        if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, 12, 0, 0, 0) } != 0 {
+            return Err(format!(
+                "PR_CAPBSET_DROP: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        let file = std::fs::File::create(err).map_err(|e| e.to_string())?;
+        let mut d = std::process::Command::new("/opt/netatop/bin/netatopd")
+            .arg("-f")
+            .stderr(file)
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        std::thread::sleep(Duration::from_millis(4500));
+        kill(Pid::from_raw(d.id() as i32), Signal::SIGTERM).map_err(|e| e.to_string())?;
+        let status = d.wait().map_err(|e| e.to_string())?;
+        let text = std::fs::read_to_string(err).unwrap_or_default();
+        let failures = text.lines().filter(|l| l.contains("failed")).count();
+        if failures != 1 || !text.contains("Operation not permitted") || !status.success() {
+            return Err(format!(
+                "{failures} failure lines, status {status}: {text:?}"
+            ));
+        }
+        Ok(())
+    });
+    start_daemon("")?;
+    r
+}
+
+/// At its size limit the log starts afresh (removed and made anew, as a
+/// reader expects), and nothing is lost in between: a reader that follows
+/// the files as atop does finds all 100 records, none of the two files
+/// larger than the limit. Leaves the daemon running.
+pub fn starts_a_new_log_at_its_size_limit() -> Check {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    const LIMIT: u64 = 4096;
+    stop_daemon()?;
+    let err = "/tmp/netatopd-size.err";
+    sh(&format!("netatopd -f --max-size 4K >/dev/null 2>{err} &"))?;
+    let r = (|| -> Check {
+        for _ in 0..50 {
+            if sem_val(0).unwrap_or(0) == 1 && read_log(LOG).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let reader = Reader::subscribe()?;
+        let mut first = std::fs::File::open(LOG).map_err(|e| e.to_string())?;
+        let mut pids = Vec::new();
+        for _ in 0..100 {
+            pids.push(exiting_sender("sized", 1, 10)?);
+        }
+        gc_and_empty_exit()?;
+        let mut bytes = Vec::new();
+        first.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        let removed = first.metadata().map_err(|e| e.to_string())?.nlink() == 0;
+        let (_, old) = log::decode(&bytes).map_err(|e| format!("first log: {e}"))?;
+        let new = read_log(LOG)?;
+        let new_size = std::fs::metadata(LOG).map_err(|e| e.to_string())?.len();
+        reader.leave();
+        let mut got: Vec<i32> = old.iter().chain(&new.records).map(|r| r.id).collect();
+        got.sort();
+        pids.sort();
+        let text = std::fs::read_to_string(err).unwrap_or_default();
+        if !removed
+            || bytes.len() as u64 > LIMIT
+            || new_size > LIMIT
+            || got != pids
+            || !text.contains("reached its size limit")
+        {
+            return Err(format!(
+                "first log removed: {removed}, {} bytes, {} records; new log {new_size} bytes, {} records; {} of 100 pids; {text:?}",
+                bytes.len(),
+                old.len(),
+                new.records.len(),
+                got.iter().filter(|p| pids.contains(p)).count()
+            ));
+        }
+        Ok(())
+    })();
+    let _ = sh("kill $(pidof netatopd)");
+    for _ in 0..50 {
+        if sem_val(0).unwrap_or(0) == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    start_daemon("")?;
+    r
+}
