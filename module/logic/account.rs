@@ -950,4 +950,49 @@ mod tests {
             ForcedGc::RunAfter(500)
         );
     }
+
+    proptest::proptest! {
+        /// Any sequence of packets on one socket, sent or received, by any
+        /// of three tasks or outside process context: every packet is
+        /// either charged (with the packet or with parked ones moved at a
+        /// charge) or still parked, none twice; a charge goes to the task
+        /// that sent last; and once a socket has an owner nothing is
+        /// parked.
+        #[test]
+        fn packets_are_charged_or_parked_never_lost(
+            steps in proptest::collection::vec(
+                (proptest::bool::ANY, 1u64..4, 1u64..2000, 0usize..4),
+                1..60,
+            )
+        ) {
+            let owners = [A, B, Owner { tgid: 30, tid: 31, process_start: 3, thread_start: 4 }];
+            let mut r = SockRecord::new(key(Proto::Tcp, 80), 0);
+            let (mut total, mut charged) = (Amount::default(), Amount::default());
+            let mut last_sender = None;
+            for (t, &(out, packets, bytes, who)) in steps.iter().enumerate() {
+                let dir = if out { Dir::Out } else { Dir::In };
+                let sender = (out && who < 3).then(|| owners[who]);
+                if sender.is_some() {
+                    last_sender = sender;
+                }
+                let s = seen(dir, packets, bytes, t as u64);
+                total.add(s.amount);
+                match r.on_packet(&s, sender) {
+                    Some(c) => {
+                        proptest::prop_assert_eq!(Some(c.owner), last_sender);
+                        proptest::prop_assert_eq!(c.packet, (dir, s.amount));
+                        charged.add(c.packet.1);
+                        charged.add(c.parked.sent);
+                        charged.add(c.parked.received);
+                        proptest::prop_assert_eq!(r.parked, Parked::default());
+                    }
+                    None => proptest::prop_assert_eq!(last_sender, None),
+                }
+            }
+            let mut accounted = charged;
+            accounted.add(r.parked.sent);
+            accounted.add(r.parked.received);
+            proptest::prop_assert_eq!(accounted, total);
+        }
+    }
 }

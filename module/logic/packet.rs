@@ -334,4 +334,84 @@ mod tests {
             Transport::Unknown
         );
     }
+
+    /// A source that also remembers how far the parser read.
+    struct Watched(Vec<u8>, core::cell::Cell<usize>);
+
+    impl HeaderSource for Watched {
+        fn bytes<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+            self.1.set(self.1.get().max(offset.saturating_add(N)));
+            Buf(self.0.clone()).bytes(offset)
+        }
+    }
+
+    proptest::proptest! {
+        /// Any bytes at all, as IPv4 or IPv6: no panic, ports only for TCP
+        /// and UDP, and ports only from bytes the packet has.
+        #[test]
+        fn any_bytes_parse_without_panic(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..160),
+            v6 in proptest::bool::ANY,
+        ) {
+            let src = Watched(bytes.clone(), core::cell::Cell::new(0));
+            let h = if v6 { parse_ipv6(&src) } else { parse_ipv4(&src) };
+            if h.ports.is_some() {
+                proptest::prop_assert!(matches!(h.transport, Transport::Tcp | Transport::Udp));
+                let least = if v6 { 48 } else { 28 };
+                proptest::prop_assert!(bytes.len() >= least);
+            }
+            if h.transport == Transport::Unknown {
+                proptest::prop_assert_eq!(h.ports, None);
+            }
+        }
+
+        /// Well-formed packets with random fields and IPv6 extension
+        /// headers parse to exactly their addresses, ports and header
+        /// length, whatever follows them.
+        #[test]
+        fn well_formed_packets_parse_exactly(
+            tcp in proptest::bool::ANY,
+            sport in proptest::num::u16::ANY,
+            dport in proptest::num::u16::ANY,
+            doff in 5u8..16,
+            exts in proptest::collection::vec((0usize..3, 0u8..4), 0..4),
+            tail in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+        ) {
+            let mut l4 = std::vec::Vec::new();
+            l4.extend_from_slice(&sport.to_be_bytes());
+            l4.extend_from_slice(&dport.to_be_bytes());
+            let l4_len = if tcp {
+                l4.resize(usize::from(doff) * 4, 0);
+                l4[12] = doff << 4;
+                usize::from(doff) * 4
+            } else {
+                l4.resize(8, 0);
+                8
+            };
+            l4.extend_from_slice(&tail);
+            let proto = if tcp { IPPROTO_TCP } else { IPPROTO_UDP };
+            // IPv4
+            let h = parse_ipv4(&ipv4(proto, 0, &l4));
+            proptest::prop_assert_eq!(h.ports, Some((sport, dport)));
+            proptest::prop_assert_eq!(h.header_len as usize, 20 + l4_len);
+            proptest::prop_assert_eq!(&h.src[..4], &[10, 0, 0, 1]);
+            // IPv6 behind hop-by-hop, routing and destination options
+            // headers of random lengths.
+            let kinds = [IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_DSTOPTS];
+            let mut ext = std::vec::Vec::new();
+            let first = exts.first().map_or(proto, |&(k, _)| kinds[k]);
+            for (i, &(_, units)) in exts.iter().enumerate() {
+                let next = exts.get(i + 1).map_or(proto, |&(k, _)| kinds[k]);
+                let start = ext.len();
+                ext.resize(start + (usize::from(units) + 1) * 8, 0);
+                ext[start] = next;
+                ext[start + 1] = units;
+            }
+            let h = parse_ipv6(&ipv6(first, &ext, &l4));
+            proptest::prop_assert_eq!(h.ports, Some((sport, dport)));
+            proptest::prop_assert_eq!(h.header_len as usize, 40 + ext.len() + l4_len);
+            proptest::prop_assert_eq!(h.src, [0xfd; 16]);
+            proptest::prop_assert_eq!(h.dst, [0xfe; 16]);
+        }
+    }
 }
