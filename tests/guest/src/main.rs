@@ -11,6 +11,7 @@ mod badinput;
 mod child;
 mod daemon;
 mod exits;
+mod fuzz;
 mod lifecycle;
 mod netatop;
 mod sys;

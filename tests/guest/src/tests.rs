@@ -231,8 +231,12 @@ pub fn all() -> Vec<Test> {
             l::exit_list_stays_within_the_task_memory_bound,
         ),
         (
-            "load_unload_20_times_without_leak",
-            load_unload_20_times_without_leak,
+            "interface_fuzz_under_load",
+            crate::fuzz::interface_fuzz_under_load,
+        ),
+        (
+            "load_unload_100_times_under_load_without_leak",
+            load_unload_100_times_under_load_without_leak,
         ),
         ("module_unloads_cleanly", module_unloads_cleanly),
     ]
@@ -442,37 +446,85 @@ fn probe_as_unprivileged_user_is_eperm() -> Check {
     })
 }
 
-const KMEMLEAK: &str = "/sys/kernel/debug/kmemleak";
+pub(crate) const KMEMLEAK: &str = "/sys/kernel/debug/kmemleak";
 
 /// Reports what kmemleak finds after a full scan. Objects must be older
 /// than kmemleak's minimum age (5 s) to be reported.
-fn kmemleak_report() -> Result<String, String> {
+pub(crate) fn kmemleak_report() -> Result<String, String> {
     std::thread::sleep(Duration::from_secs(6));
     write_file(KMEMLEAK, "scan")?;
     write_file(KMEMLEAK, "scan")?;
     std::fs::read_to_string(KMEMLEAK).map_err(|e| format!("{KMEMLEAK}: {e}"))
 }
 
-/// Loads and unloads the module 20 times with traffic in between; the
-/// kernel must report no leak (the host also checks the log for splats).
-fn load_unload_20_times_without_leak() -> Check {
+/// 100 unload/load cycles while UDP flows both ways (IPv4 and IPv6) and a
+/// process keeps calling into the module; every tenth cycle a caller
+/// blocked in GETCNT_EXIT holds the module first (rmmod is refused) and is
+/// then killed. The kernel must report no leak (the host also checks the
+/// log for splats).
+fn load_unload_100_times_under_load_without_leak() -> Check {
+    use crate::child::{Child, Ctl};
+    crate::netatop::drain_exits()?;
     // Forget what was allocated before, including during boot.
     let _ = kmemleak_report()?;
     write_file(KMEMLEAK, "clear")?;
-    for i in 0..20 {
-        unload_module().map_err(|e| format!("round {i}: {e}"))?;
-        udp_exchange("127.0.0.1:0", 2, 10)?;
+    let mut flow = Child::spawn("cycle-traffic", crate::fuzz::traffic);
+    flow.read();
+    let mut callers = Child::spawn("cycle-callers", |ctl: &mut Ctl| {
+        ctl.report("started");
+        let me = std::process::id() as i32;
+        loop {
+            if let Ok(s) = control_socket() {
+                let _ = s.command(abi::NETATOP_PROBE);
+                let mut npt = NetPerTask {
+                    id: me,
+                    ..Default::default()
+                };
+                let _ = s.get(abi::NETATOP_GETCNT_TGID, &mut npt, 96);
+            }
+        }
+    });
+    callers.read();
+    let t0 = std::time::Instant::now();
+    for i in 0..100 {
+        if i % 10 == 0 {
+            let mut blocked = Child::spawn("cycle-blocked", |ctl: &mut Ctl| {
+                let s = control_socket().expect("socket");
+                ctl.report("calling");
+                let mut npt = NetPerTask::default();
+                let _ = s.get(abi::NETATOP_GETCNT_EXIT, &mut npt, 96);
+            });
+            blocked.read();
+            std::thread::sleep(Duration::from_millis(200));
+            if unload_module().is_ok() {
+                return Err(format!("round {i}: rmmod succeeded under a blocked caller"));
+            }
+            drop(blocked);
+        }
+        // A call in progress holds the module for a moment: try again.
+        let mut unloaded = false;
+        for _ in 0..100 {
+            if unload_module().is_ok() {
+                unloaded = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if !unloaded {
+            return Err(format!("round {i}: rmmod kept failing"));
+        }
         load_module("").map_err(|e| format!("round {i}: {e}"))?;
-        udp_exchange("[::1]:0", 2, 10)?;
-        let s = control_socket().map_err(|e| e.to_string())?;
-        s.command(abi::NETATOP_PROBE)
-            .map_err(|e| format!("round {i}: PROBE {e}"))?;
-        read_proc()?;
     }
+    let took = t0.elapsed();
+    drop(callers);
+    drop(flow);
+    udp_exchange("[::1]:0", 2, 10)?;
+    read_proc()?;
     let leaks = kmemleak_report()?;
     if !leaks.trim().is_empty() {
         return Err(format!("kmemleak reports:\n{leaks}"));
     }
+    println!("# 100 cycles in {:.1} s", took.as_secs_f64());
     Ok(())
 }
 
