@@ -71,15 +71,29 @@ fn read_log(path: &str) -> Result<Log, String> {
 
 /// Starts netatopd (as a daemon) and waits until it has registered.
 pub(crate) fn start_daemon(args: &str) -> Result<(), String> {
-    sh(&format!("netatopd {args}"))?;
+    started(&format!("netatopd {args}")).map(|_| ())
+}
+
+/// Runs `command`, which starts a netatopd writing the default log, and
+/// waits until that daemon has registered and written its log's header;
+/// returns its pid. The log a stopped daemon left is removed first, so
+/// that it cannot pass for the new one's.
+fn started(command: &str) -> Result<i32, String> {
+    match std::fs::remove_file(LOG) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.to_string()),
+        _ => {}
+    }
+    sh(command)?;
     for _ in 0..50 {
         // Registered, and the log has a whole header.
-        if sem_val(0).unwrap_or(0) == 1 && read_log(LOG).is_ok() {
-            return Ok(());
+        if sem_val(0).unwrap_or(0) == 1 {
+            if let Ok(log) = read_log(LOG) {
+                return Ok(log.pid);
+            }
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Err("netatopd did not register".into())
+    Err(format!("{command}: netatopd did not register"))
 }
 
 fn daemon_pid() -> Result<i32, String> {
@@ -87,7 +101,14 @@ fn daemon_pid() -> Result<i32, String> {
 }
 
 pub(crate) fn stop_daemon() -> Check {
-    let pid = daemon_pid()?;
+    let pid = match daemon_pid() {
+        // The log's daemon, if it still runs; otherwise whichever runs.
+        Ok(pid) if kill(Pid::from_raw(pid), None).is_ok() => pid,
+        _ => sh("pidof netatopd")?
+            .trim()
+            .parse()
+            .map_err(|_| "no netatopd to stop")?,
+    };
     kill(Pid::from_raw(pid), Signal::SIGTERM).map_err(|e| format!("SIGTERM to {pid}: {e}"))?;
     for _ in 0..50 {
         if sem_val(0).unwrap_or(0) == 0 {
@@ -439,18 +460,7 @@ pub fn log_is_readable_by_root_only() -> Check {
 pub fn detaches_fully_and_keeps_no_inherited_descriptor() -> Check {
     stop_daemon()?;
     let inherited = "/tmp/netatopd-inherited";
-    sh(&format!("exec 7>{inherited}; netatopd"))?;
-    let mut pid = None;
-    for _ in 0..50 {
-        if sem_val(0).unwrap_or(0) == 1 {
-            pid = read_log(LOG).ok().map(|l| l.pid);
-            if pid.is_some() {
-                break;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let pid = pid.ok_or("netatopd did not start")?;
+    let pid = started(&format!("exec 7>{inherited}; netatopd"))?;
     let mut fds = Vec::new();
     for e in std::fs::read_dir(format!("/proc/{pid}/fd")).map_err(|e| e.to_string())? {
         let e = e.map_err(|e| e.to_string())?;
@@ -498,7 +508,7 @@ pub fn reports_a_persistent_failure_once() -> Check {
         }
         let file = std::fs::File::create(err).map_err(|e| e.to_string())?;
         let mut d = std::process::Command::new("/opt/netatop/bin/netatopd")
-            .arg("-f")
+            .args(["-f", "--log", "/tmp/netatopd-eperm.log"])
             .stderr(file)
             .spawn()
             .map_err(|e| e.to_string())?;
@@ -528,14 +538,8 @@ pub fn starts_a_new_log_at_its_size_limit() -> Check {
     const LIMIT: u64 = 4096;
     stop_daemon()?;
     let err = "/tmp/netatopd-size.err";
-    sh(&format!("netatopd -f --max-size 4K >/dev/null 2>{err} &"))?;
     let r = (|| -> Check {
-        for _ in 0..50 {
-            if sem_val(0).unwrap_or(0) == 1 && read_log(LOG).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        started(&format!("netatopd -f --max-size 4K >/dev/null 2>{err} &"))?;
         let reader = Reader::subscribe()?;
         let mut first = std::fs::File::open(LOG).map_err(|e| e.to_string())?;
         let mut pids = Vec::new();
@@ -547,13 +551,13 @@ pub fn starts_a_new_log_at_its_size_limit() -> Check {
         first.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
         let removed = first.metadata().map_err(|e| e.to_string())?.nlink() == 0;
         let (_, old) = log::decode(&bytes).map_err(|e| format!("first log: {e}"))?;
-        let new = read_log(LOG)?;
+        let text = std::fs::read_to_string(err).unwrap_or_default();
+        let new = read_log(LOG).map_err(|e| format!("{e}; netatopd said {text:?}"))?;
         let new_size = std::fs::metadata(LOG).map_err(|e| e.to_string())?.len();
         reader.leave();
         let mut got: Vec<i32> = old.iter().chain(&new.records).map(|r| r.id).collect();
         got.sort();
         pids.sort();
-        let text = std::fs::read_to_string(err).unwrap_or_default();
         if !removed
             || bytes.len() as u64 > LIMIT
             || new_size > LIMIT
