@@ -31,7 +31,7 @@ use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use logic::{abi, procfs};
-use wrap::{kthread, nf_hook, nf_sockopt, param, proc_entry, published};
+use wrap::{kthread, nf_hook, nf_sockopt, param, proc_entry, published, recv_probe};
 
 module! {
     type: NetatopModule,
@@ -67,6 +67,9 @@ struct NetatopModule {
     _sockopt: nf_sockopt::Registration<control::Control>,
     _proc: proc_entry::ProcEntry<state::State>,
     _gc: kthread::KThread<state::State>,
+    /// `None` in a kernel without tracepoints: receive-only sockets are
+    /// then charged only once they send.
+    _reads: Option<recv_probe::RecvProbe<state::State>>,
     _hooks: nf_hook::Registration<state::State>,
     _published: published::Published,
 }
@@ -83,6 +86,16 @@ impl kernel::Module for NetatopModule {
         let (socks, sbuckets, tasks, tbuckets) = state.describe();
         let published = published::Published::new(state.clone())?;
         let hooks = nf_hook::Registration::new(state.clone(), HOOK_PRIORITY)?;
+        let reads = match recv_probe::RecvProbe::new(state.clone()) {
+            Ok(probe) => Some(probe),
+            Err(e) => {
+                pr_warn!(
+                    "no probe on socket reads ({:?}): sockets are charged once they send\n",
+                    e
+                );
+                None
+            }
+        };
         let gc = kthread::KThread::run(c"knetatop", state.clone())?;
         let proc = proc_entry::ProcEntry::new(c"netatop", PROC_MODE, state)?;
         let sockopt =
@@ -99,6 +112,7 @@ impl kernel::Module for NetatopModule {
             _sockopt: sockopt,
             _proc: proc,
             _gc: gc,
+            _reads: reads,
             _hooks: hooks,
             _published: published,
         })

@@ -14,7 +14,7 @@
 use crate::exits::ExitList;
 use crate::logic::account::{
     self, wire_amount, Charge, Dir, ForcedGc, Owner, Proto, Seen, SockKey, SockRecord, SockVerdict,
-    TaskKind, TaskRecord, GC_INTERVAL_SECS,
+    SocketId, TaskKind, TaskRecord, GC_INTERVAL_SECS,
 };
 use crate::logic::packet::{self, HeaderSource, Transport};
 use crate::logic::procfs::Snapshot;
@@ -26,6 +26,7 @@ use crate::wrap::hash::HashKey;
 use crate::wrap::kthread::{self, ThreadMain};
 use crate::wrap::nf_hook::{Family, Observer, Packet};
 use crate::wrap::proc_entry;
+use crate::wrap::recv_probe::{self, ReadObserver};
 use crate::wrap::task;
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
@@ -374,6 +375,34 @@ impl Observer for State {
             Some(c) => {
                 self.stats.unpark(c.parked.packets());
                 self.charge(key.proto, &c, sender == Some(c.owner));
+            }
+        }
+    }
+}
+
+impl ReadObserver for State {
+    /// A task read from a socket: a socket without an owner binds to it,
+    /// and what was parked on it is charged to it.
+    fn read(&self, id: &SocketId) {
+        if !recv_probe::in_process_context() {
+            return;
+        }
+        let reader = task::current_owner();
+        for key in id.keys().into_iter().flatten() {
+            let charge = {
+                let mut chain = self.socks.lock(self.hash_key.hash(&key.words()));
+                let bound = chain
+                    .iter_mut()
+                    .find(|r| r.key == key)
+                    .and_then(|record| record.bind(reader));
+                if bound.is_some() {
+                    self.unowned.release(key.net);
+                }
+                bound
+            };
+            if let Some(c) = charge {
+                self.stats.unpark(c.parked.packets());
+                self.charge(key.proto, &c, true);
             }
         }
     }

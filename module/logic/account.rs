@@ -113,6 +113,58 @@ impl SockKey {
     }
 }
 
+/// A TCP or UDP socket as the kernel describes it, for matching it with
+/// the keys its packets have: addresses and ports as on the wire (an IPv4
+/// address in the first four bytes), ports in host order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SocketId {
+    pub net: u64,
+    pub tcp: bool,
+    /// Its packets are IPv6 (an IPv6 socket connected to an IPv4-mapped
+    /// address has IPv4 packets: false).
+    pub ipv6: bool,
+    /// An IPv6 UDP socket that also receives IPv4 datagrams.
+    pub v4_too: bool,
+    pub local_port: u16,
+    pub remote_port: u16,
+    pub local: Addr,
+    pub remote: Addr,
+}
+
+impl SocketId {
+    /// The keys of the packets this socket receives: one, or two for an
+    /// IPv6 UDP socket that also receives IPv4.
+    pub fn keys(&self) -> [Option<SockKey>; 2] {
+        let key = |ipv6| {
+            if self.tcp {
+                SockKey {
+                    net: self.net,
+                    proto: Proto::Tcp,
+                    ipv6,
+                    local_port: self.local_port,
+                    remote_port: self.remote_port,
+                    local: self.local,
+                    remote: self.remote,
+                }
+            } else {
+                SockKey {
+                    net: self.net,
+                    proto: Proto::Udp,
+                    ipv6,
+                    local_port: self.local_port,
+                    remote_port: 0,
+                    local: [0; 16],
+                    remote: [0; 16],
+                }
+            }
+        };
+        [
+            Some(key(self.ipv6)),
+            (self.v4_too && !self.tcp).then(|| key(false)),
+        ]
+    }
+}
+
 /// The word the keyed hash reads for a task record's key.
 pub fn task_word(id: i32, kind: TaskKind) -> u64 {
     u64::from(id as u32) << 1 | u64::from(kind == TaskKind::Thread)
@@ -241,6 +293,23 @@ impl SockRecord {
                 None
             }
         }
+    }
+
+    /// A task reads from the socket (in its own context). A socket without
+    /// an owner binds to the reader, who is charged what was parked; one
+    /// that has an owner keeps it (only sending takes a socket over), so
+    /// of several readers of one socket the first is charged. Returns
+    /// what to charge, or `None`.
+    pub fn bind(&mut self, reader: Owner) -> Option<Charge> {
+        if self.owner.is_some() {
+            return None;
+        }
+        self.owner = Some(reader);
+        Some(Charge {
+            owner: reader,
+            packet: (Dir::In, Amount::default()),
+            parked: core::mem::take(&mut self.parked),
+        })
     }
 
     /// The garbage collector's verdict on this record at time `now` (ms);
@@ -702,6 +771,79 @@ mod tests {
             max <= 24,
             "longest chain {max} for 8 keys per bucket on average"
         );
+    }
+
+    #[test]
+    fn a_reader_binds_a_socket_without_owner_and_takes_its_parked_packets() {
+        let mut r = SockRecord::new(key(Proto::Udp, 5000), 0);
+        assert_eq!(r.on_packet(&seen(Dir::In, 2, 300, 1), None), None);
+        let c = r.bind(A).unwrap();
+        assert_eq!(c.owner, A);
+        assert_eq!(c.packet, (Dir::In, Amount::default()));
+        assert_eq!(
+            c.parked.received,
+            Amount {
+                packets: 2,
+                bytes: 300
+            }
+        );
+        assert_eq!(r.parked, Parked::default());
+        // Bound: later packets are charged as they come; another reader
+        // takes nothing over, a sender does.
+        assert_eq!(
+            r.on_packet(&seen(Dir::In, 1, 50, 2), None).unwrap().owner,
+            A
+        );
+        assert_eq!(r.bind(B), None);
+        assert_eq!(
+            r.on_packet(&seen(Dir::Out, 1, 50, 3), Some(B))
+                .unwrap()
+                .owner,
+            B
+        );
+    }
+
+    #[test]
+    fn a_socket_id_gives_the_keys_of_its_packets() {
+        let id = SocketId {
+            net: 4,
+            tcp: false,
+            ipv6: true,
+            v4_too: true,
+            local_port: 514,
+            remote_port: 0,
+            local: [0; 16],
+            remote: [0; 16],
+        };
+        let [v6, v4] = id.keys();
+        assert_eq!(
+            v6,
+            Some(SockKey {
+                ipv6: true,
+                ..key(Proto::Udp, 514)
+            })
+            .map(|k| SockKey { net: 4, ..k })
+        );
+        assert_eq!(v4.map(|k| k.ipv6), Some(false));
+        let tcp = SocketId {
+            tcp: true,
+            ipv6: false,
+            v4_too: true,
+            local_port: 80,
+            remote_port: 40000,
+            local: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            remote: [127, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            ..id
+        };
+        let h = Headers {
+            transport: Transport::Tcp,
+            src: tcp.remote,
+            dst: tcp.local,
+            ports: Some((40000, 80)),
+            header_len: 40,
+        };
+        // What a received packet of the connection has, and only that.
+        assert_eq!(tcp.keys(), [SockKey::of(&h, Dir::In, 4, false), None]);
     }
 
     #[test]

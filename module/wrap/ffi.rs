@@ -27,6 +27,31 @@ pub(super) struct ProcDirEntry {
     _opaque: [u8; 0],
 }
 
+/// `struct netatop_sock_id` of `glue.h`.
+#[repr(C)]
+#[derive(Default)]
+pub(super) struct SockId {
+    pub(super) net: u64,
+    pub(super) local: [u8; 16],
+    pub(super) remote: [u8; 16],
+    /// Network order.
+    pub(super) local_port: u16,
+    pub(super) remote_port: u16,
+    pub(super) tcp: bool,
+    pub(super) ipv6: bool,
+    pub(super) v4_too: bool,
+}
+
+// The layout glue.c asserts on the C side.
+const _: () = {
+    assert!(core::mem::size_of::<SockId>() == 48);
+    assert!(core::mem::offset_of!(SockId, local_port) == 40);
+    assert!(core::mem::offset_of!(SockId, v4_too) == 46);
+};
+
+/// `netatop_recv_probe_fn`: a probe of `sock:sock_recv_length`.
+pub(super) type RecvProbeFn = unsafe extern "C" fn(*mut c_void, *mut bindings::sock, c_int, c_int);
+
 /// `nf_hookfn`.
 pub(super) type NfHookFn =
     unsafe extern "C" fn(*mut c_void, *mut bindings::sk_buff, *const NfHookState) -> c_uint;
@@ -62,6 +87,9 @@ extern "C" {
     pub(super) fn netatop_skb_network_offset(skb: *const bindings::sk_buff) -> c_int;
     pub(super) fn netatop_skb_sk_state(skb: *const bindings::sk_buff) -> c_int;
     pub(super) fn netatop_in_process_context() -> bool;
+    pub(super) fn netatop_recv_probe_register(probe: RecvProbeFn, data: *mut c_void) -> c_int;
+    pub(super) fn netatop_recv_probe_unregister(probe: RecvProbeFn, data: *mut c_void);
+    pub(super) fn netatop_sock_id(sk: *const bindings::sock, id: *mut SockId) -> bool;
     pub(super) fn netatop_skb_has_socket(
         skb: *const bindings::sk_buff,
         state: *const NfHookState,

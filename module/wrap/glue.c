@@ -19,6 +19,9 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/timekeeping.h>
+#include <linux/tracepoint.h>
+#include <net/inet_sock.h>
+#include <net/ipv6.h>
 #include <net/net_namespace.h>
 #include <net/netfilter/nf_socket.h>
 #include <net/sock.h>
@@ -34,6 +37,10 @@ static_assert(offsetof(struct netpertask, command) == 16);
 static_assert(offsetof(struct netpertask, tc) == 32);
 /* atop's command field holds a whole comm. */
 static_assert(COMLEN == TASK_COMM_LEN);
+/* The layout module/wrap/ffi.rs asserts for struct netatop_sock_id. */
+static_assert(sizeof(struct netatop_sock_id) == 48);
+static_assert(offsetof(struct netatop_sock_id, local_port) == 40);
+static_assert(offsetof(struct netatop_sock_id, v4_too) == 46);
 
 /* --- getsockopt registration (module/wrap/nf_sockopt.rs) --- */
 
@@ -204,6 +211,71 @@ bool netatop_skb_has_socket(const struct sk_buff *skb, const struct nf_hook_stat
 int netatop_skb_sk_state(const struct sk_buff *skb)
 {
 	return skb->sk ? READ_ONCE(skb->sk->sk_state) : -1;
+}
+
+/* --- reads from sockets (module/wrap/recv_probe.rs) --- */
+
+/*
+ * The tracepoint sock:sock_recv_length, fired by the receive path that
+ * recv(), recvfrom(), recvmsg(), recvmmsg() and read() share, in the
+ * reader's context. Its symbol is not exported; the tracepoint is found
+ * by name, and the probe registered on it, with what is.
+ */
+static struct tracepoint *netatop_recv_tp;
+
+static void netatop_find_recv_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sock_recv_length"))
+		*(struct tracepoint **)priv = tp;
+}
+
+int netatop_recv_probe_register(netatop_recv_probe_fn probe, void *data)
+{
+	netatop_recv_tp = NULL;
+	for_each_kernel_tracepoint(netatop_find_recv_tp, &netatop_recv_tp);
+	if (!netatop_recv_tp)
+		return -ENOENT;
+	return tracepoint_probe_register(netatop_recv_tp, (void *)probe, data);
+}
+
+/* Unregisters the probe and waits until no call of it runs any more. */
+void netatop_recv_probe_unregister(netatop_recv_probe_fn probe, void *data)
+{
+	tracepoint_probe_unregister(netatop_recv_tp, (void *)probe, data);
+	tracepoint_synchronize_unregister();
+}
+
+/*
+ * What identifies the TCP or UDP socket @sk as its packets do; false for
+ * any other socket. Addresses and ports are in network order; an IPv4
+ * address is in the first four bytes. A socket of AF_INET6 connected to
+ * an IPv4-mapped address carries IPv4 packets and is described as IPv4.
+ */
+bool netatop_sock_id(const struct sock *sk, struct netatop_sock_id *id)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
+		return false;
+	if (sk->sk_protocol != IPPROTO_TCP && sk->sk_protocol != IPPROTO_UDP)
+		return false;
+	memset(id, 0, sizeof(*id));
+	id->net = sock_net(sk)->net_cookie;
+	id->tcp = sk->sk_protocol == IPPROTO_TCP;
+	id->local_port = READ_ONCE(inet->inet_sport);
+	id->remote_port = READ_ONCE(inet->inet_dport);
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6 && !ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
+		id->ipv6 = true;
+		id->v4_too = !sk->sk_ipv6only && ipv6_addr_any(&sk->sk_v6_daddr);
+		memcpy(id->local, &sk->sk_v6_rcv_saddr, 16);
+		memcpy(id->remote, &sk->sk_v6_daddr, 16);
+		return true;
+	}
+#endif
+	memcpy(id->local, &inet->inet_rcv_saddr, 4);
+	memcpy(id->remote, &inet->inet_daddr, 4);
+	return true;
 }
 
 /* --- locks (module/wrap/sync.rs) --- */

@@ -31,6 +31,24 @@ const struct net_device *netatop_hook_state_dev(const struct nf_hook_state *stat
 unsigned int netatop_dev_mtu(const struct net_device *dev);
 unsigned int netatop_dev_hard_header_len(const struct net_device *dev);
 
+/* A socket as its packets identify it (module/wrap/recv_probe.rs). */
+struct netatop_sock_id {
+	u64 net;
+	u8 local[16];
+	u8 remote[16];
+	__be16 local_port;
+	__be16 remote_port;
+	bool tcp;
+	bool ipv6;
+	/* An IPv6 UDP socket that also receives IPv4. */
+	bool v4_too;
+};
+
+typedef void (*netatop_recv_probe_fn)(void *data, struct sock *sk, int ret, int flags);
+int netatop_recv_probe_register(netatop_recv_probe_fn probe, void *data);
+void netatop_recv_probe_unregister(netatop_recv_probe_fn probe, void *data);
+bool netatop_sock_id(const struct sock *sk, struct netatop_sock_id *id);
+
 void netatop_spin_lock_bh(spinlock_t *lock);
 void netatop_spin_unlock_bh(spinlock_t *lock);
 int netatop_spin_trylock_bh(spinlock_t *lock);

@@ -165,25 +165,28 @@ pub fn udp_v6_veth_netns_exact() -> Check {
     r
 }
 
-/// A UDP socket named `name`: reports its port, receives `count`
-/// datagrams, and when told sends one of `answer` bytes back to the last
-/// sender (if `answer` is given).
-fn udp_receiver(name: &str, bind: &str, count: usize, answer: Option<usize>) -> Child {
+/// A UDP socket named `name` that reads nothing until told: reports its
+/// port, waits, then sends `reply` (bytes to an address) if given, reads
+/// `then_reads` datagrams, and reports "answered".
+fn quiet_udp_socket(
+    name: &str,
+    bind: &str,
+    reply: Option<(SocketAddr, usize)>,
+    then_reads: usize,
+) -> Child {
     let bind: SocketAddr = bind.parse().unwrap();
     Child::spawn(name, move |ctl: &mut Ctl| {
         let s = UdpSocket::bind(bind).expect("bind");
         ctl.report(&s.local_addr().expect("addr").port().to_string());
-        let mut buf = [0u8; 65536];
-        let mut from = None;
-        for _ in 0..count {
-            from = Some(s.recv_from(&mut buf).expect("recv").1);
-        }
-        ctl.report("received");
         if !ctl.wait() {
             return;
         }
-        if let (Some(size), Some(to)) = (answer, from) {
+        if let Some((to, size)) = reply {
             s.send_to(&vec![0x63; size], to).expect("send");
+        }
+        let mut buf = [0u8; 65536];
+        for _ in 0..then_reads {
+            s.recv(&mut buf).expect("recv");
         }
         ctl.report("answered");
         ctl.wait();
@@ -205,17 +208,20 @@ fn send_datagrams(to: SocketAddr, count: usize, size: usize) -> Result<SocketAdd
     s.local_addr().map_err(|e| e.to_string())
 }
 
-/// Datagrams received before the socket's first send are parked on the
-/// socket, then charged to the process when it first sends.
+/// Datagrams received before the socket's first send or read are parked
+/// on the socket, then charged to the process when it first sends.
 pub fn received_before_sent_is_charged_at_first_send() -> Check {
     const M: usize = 9;
     let before = proc_values()?;
-    let mut rx = udp_receiver("late-sender", "127.0.0.1:0", M, Some(50));
+    let tx = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let reply_to = tx.local_addr().map_err(|e| e.to_string())?;
+    let mut rx = quiet_udp_socket("late-sender", "127.0.0.1:0", Some((reply_to, 50)), M);
     let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
-    send_datagrams(SocketAddr::new("127.0.0.1".parse().unwrap(), port), M, 200)?;
-    if rx.read() != "received" {
-        return Err("receiver did not get the datagrams".into());
+    for _ in 0..M {
+        tx.send_to(&[0x64; 200], ("127.0.0.1", port))
+            .map_err(|e| e.to_string())?;
     }
+    std::thread::sleep(Duration::from_millis(100));
     match process(rx.pid) {
         Err(_) => {}
         Ok(p) => {
@@ -254,19 +260,17 @@ pub fn received_before_sent_is_charged_at_first_send() -> Check {
     Ok(())
 }
 
-/// A socket that only ever receives stays unidentified: parked, and after
-/// 60 s counted as unident by the garbage collector.
-pub fn receive_only_socket_becomes_unident() -> Check {
+/// A socket that nobody reads and that never sends stays unidentified:
+/// parked, and after 60 s counted as unident by the garbage collector.
+pub fn unread_socket_becomes_unident() -> Check {
     const M: usize = 6;
     let before = proc_values()?;
-    let mut rx = udp_receiver("only-receives", "[::1]:0", M, None);
+    let mut rx = quiet_udp_socket("never-reads", "[::1]:0", None, 0);
     let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
     send_datagrams(SocketAddr::new("::1".parse().unwrap(), port), M, 10)?;
-    if rx.read() != "received" {
-        return Err("receiver did not get the datagrams".into());
-    }
+    std::thread::sleep(Duration::from_millis(100));
     if process(rx.pid).is_ok() {
-        return Err("a receive-only process has a record".into());
+        return Err("a process that never read or sent has a record".into());
     }
     let parked = proc_values()?["parkedpacks:"] - before["parkedpacks:"];
     if parked != M as u64 {
@@ -297,12 +301,187 @@ pub fn receive_only_socket_becomes_unident() -> Check {
     Ok(())
 }
 
+/// A process that only reads: a UDP socket (in namespace `netns`, or
+/// ours) reads K datagrams that arrive from `from`, blocking in `recv`;
+/// it is charged exactly K received packets and their wire bytes, nothing
+/// sent, in its process and its thread; nothing stays parked.
+fn receive_only_exact(bind: &'static str, from: &str, netns: Option<&'static str>) -> Check {
+    const K: usize = 25;
+    const S: usize = 120;
+    let before = proc_values()?;
+    let mut rx = Child::spawn("only-reads", move |ctl: &mut Ctl| {
+        if let Some(ns) = netns {
+            enter_netns(ns).expect("netns");
+        }
+        let s = UdpSocket::bind(bind).expect("bind");
+        ctl.report(&s.local_addr().expect("addr").port().to_string());
+        let mut buf = [0u8; 2048];
+        for _ in 0..K {
+            s.recv(&mut buf).expect("recv");
+        }
+        ctl.report(&gettid().to_string());
+        ctl.wait();
+    });
+    let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
+    let mut to: SocketAddr = bind.parse().unwrap();
+    to.set_port(port);
+    let tx = UdpSocket::bind(from).map_err(|e| e.to_string())?;
+    for _ in 0..K {
+        tx.send_to(&[0x75; S], to).map_err(|e| e.to_string())?;
+        // Not faster than a reader under emulation takes them.
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let tid: i32 = rx
+        .read()
+        .parse()
+        .map_err(|_| "receiver did not read them all")?;
+    let (k, wire) = (K as u64, udp_wire(S as u64, to.is_ipv6()));
+    check_record("reader", rx.pid, "only-reads", udp_only(0, 0, k, k * wire))?;
+    let t = thread(tid)?;
+    expect_eq(
+        "reading thread",
+        &counters(&t),
+        &udp_only(0, 0, k, k * wire),
+    )?;
+    let after = proc_values()?;
+    if after["parkedpacks:"] != before["parkedpacks:"] {
+        return Err(format!(
+            "parked {} -> {}",
+            before["parkedpacks:"], after["parkedpacks:"]
+        ));
+    }
+    rx.finish();
+    Ok(())
+}
+
+pub fn receive_only_udp_v4_loopback_exact() -> Check {
+    receive_only_exact("127.0.0.1:0", "127.0.0.1:0", None)
+}
+
+pub fn receive_only_udp_v6_loopback_exact() -> Check {
+    receive_only_exact("[::1]:0", "[::1]:0", None)
+}
+
+pub fn receive_only_udp_v4_veth_exact() -> Check {
+    veth_setup()?;
+    let r = receive_only_exact("192.0.2.2:0", "192.0.2.1:0", Some("natb"));
+    veth_teardown();
+    r
+}
+
+pub fn receive_only_udp_v6_veth_exact() -> Check {
+    veth_setup()?;
+    let r = receive_only_exact("[2001:db8::2]:0", "[2001:db8::1]:0", Some("natb"));
+    veth_teardown();
+    r
+}
+
+/// Two threads of one process only read: the main thread with
+/// `recvmmsg` on one socket, a second thread with blocking `recv` on
+/// another. Each thread is charged what it read; the process the sum.
+pub fn reading_threads_sum_into_their_process() -> Check {
+    const K1: usize = 8;
+    const K2: usize = 13;
+    let mut rx = Child::spawn("two-readers", |ctl: &mut Ctl| {
+        use std::os::fd::AsRawFd;
+        let a = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let b = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        ctl.report(&format!(
+            "{} {}",
+            a.local_addr().expect("addr").port(),
+            b.local_addr().expect("addr").port()
+        ));
+        let second = std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            for _ in 0..K2 {
+                b.recv(&mut buf).expect("recv");
+            }
+            gettid()
+        });
+        let mut bufs = vec![[0u8; 2048]; K1];
+        let mut iov: Vec<libc::iovec> = bufs
+            .iter_mut()
+            .map(|b| libc::iovec {
+                iov_base: b.as_mut_ptr().cast(),
+                iov_len: b.len(),
+            })
+            .collect();
+        // SAFETY: mmsghdr is plain data; all-zero is a valid empty header.
+        let mut msgs: Vec<libc::mmsghdr> = (0..K1).map(|_| unsafe { std::mem::zeroed() }).collect();
+        for (m, v) in msgs.iter_mut().zip(iov.iter_mut()) {
+            m.msg_hdr.msg_iov = v;
+            m.msg_hdr.msg_iovlen = 1;
+        }
+        let mut got = 0;
+        while got < K1 {
+            // SAFETY: `msgs[got..]` are valid headers pointing to buffers
+            // that outlive the call.
+            let n = unsafe {
+                libc::recvmmsg(
+                    a.as_raw_fd(),
+                    msgs[got..].as_mut_ptr(),
+                    (K1 - got) as u32,
+                    0,
+                    std::ptr::null_mut(),
+                )
+            };
+            assert!(n > 0, "recvmmsg: {}", std::io::Error::last_os_error());
+            got += n as usize;
+        }
+        let tid2 = second.join().expect("thread");
+        ctl.report(&format!("{} {tid2}", gettid()));
+        ctl.wait();
+    });
+    let ports: Vec<u16> = rx
+        .read()
+        .split(' ')
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let [pa, pb] = ports[..] else {
+        return Err("readers did not start".into());
+    };
+    let tx = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    for (port, n) in [(pa, K1), (pb, K2)] {
+        for _ in 0..n {
+            tx.send_to(&[0x76; 100], ("127.0.0.1", port))
+                .map_err(|e| e.to_string())?;
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    let tids: Vec<i32> = rx
+        .read()
+        .split(' ')
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let [t1, t2] = tids[..] else {
+        return Err("readers did not read them all".into());
+    };
+    let w = udp_wire(100, false);
+    let (k1, k2) = (K1 as u64, K2 as u64);
+    expect_eq(
+        "recvmmsg thread",
+        &counters(&thread(t1)?),
+        &udp_only(0, 0, k1, k1 * w),
+    )?;
+    expect_eq(
+        "recv thread",
+        &counters(&thread(t2)?),
+        &udp_only(0, 0, k2, k2 * w),
+    )?;
+    expect_eq(
+        "process",
+        &counters(&process(rx.pid)?),
+        &udp_only(0, 0, k1 + k2, (k1 + k2) * w),
+    )?;
+    rx.finish();
+    Ok(())
+}
+
 /// The per-thread counters of a three-threaded sender add up to its
 /// process counters.
 pub fn thread_counters_sum_to_process() -> Check {
     const SENDS: [usize; 3] = [5, 11, 17];
-    let sink = udp_receiver("udp-sink", "127.0.0.1:0", SENDS.iter().sum(), None);
-    let mut sink = sink;
+    let mut sink = quiet_udp_socket("udp-sink", "127.0.0.1:0", None, SENDS.iter().sum());
     let port: u16 = sink.read().parse().map_err(|_| "sink did not start")?;
     let to = SocketAddr::new("127.0.0.1".parse().unwrap(), port);
     let mut sender = Child::spawn("threaded", move |ctl: &mut Ctl| {
@@ -331,8 +510,12 @@ pub fn thread_counters_sum_to_process() -> Check {
         .split_whitespace()
         .filter_map(|t| t.parse().ok())
         .collect();
-    if tids.len() != 3 || sink.read() != "received" {
+    if tids.len() != 3 {
         return Err(format!("threads did not run: {tids:?}"));
+    }
+    sink.go();
+    if sink.read() != "answered" {
+        return Err("the sink did not get the datagrams".into());
     }
     let w = udp_wire(64, false);
     let mut sum = 0;

@@ -71,6 +71,26 @@ pub fn all() -> Vec<Test> {
             a::one_namespace_cannot_fill_the_table_with_unowned_records,
         ),
         (
+            "receive_only_udp_v4_loopback_is_charged_to_the_reader",
+            a::receive_only_udp_v4_loopback_exact,
+        ),
+        (
+            "receive_only_udp_v6_loopback_is_charged_to_the_reader",
+            a::receive_only_udp_v6_loopback_exact,
+        ),
+        (
+            "receive_only_udp_v4_veth_is_charged_to_the_reader",
+            a::receive_only_udp_v4_veth_exact,
+        ),
+        (
+            "receive_only_udp_v6_veth_is_charged_to_the_reader",
+            a::receive_only_udp_v6_veth_exact,
+        ),
+        (
+            "reading_threads_sum_into_their_process",
+            a::reading_threads_sum_into_their_process,
+        ),
+        (
             "thread_counters_sum_to_process",
             a::thread_counters_sum_to_process,
         ),
@@ -141,8 +161,8 @@ pub fn all() -> Vec<Test> {
             b::every_command_needs_cap_net_admin,
         ),
         (
-            "receive_only_socket_becomes_unident_after_60_seconds",
-            a::receive_only_socket_becomes_unident,
+            "unread_socket_becomes_unident_after_60_seconds",
+            a::unread_socket_becomes_unident,
         ),
         (
             "atop_shows_exact_process_and_thread_counters",
