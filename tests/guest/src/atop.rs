@@ -127,6 +127,54 @@ pub fn atop_shows_exact_process_and_thread_counters() -> Check {
     Ok(())
 }
 
+/// A process that only reads UDP (it never sends) shows in atop with
+/// exactly what it received.
+pub fn atop_shows_a_receive_only_process() -> Check {
+    const K: u64 = 40;
+    const SIZE: usize = 200;
+    let mut reader = Child::spawn("atop-reader", |ctl: &mut Ctl| {
+        let s = UdpSocket::bind("[::1]:0").expect("bind");
+        ctl.report(&s.local_addr().expect("addr").port().to_string());
+        let mut buf = [0u8; 2048];
+        for _ in 0..K {
+            s.recv(&mut buf).expect("recv");
+        }
+        ctl.report(&gettid().to_string());
+        ctl.wait();
+    });
+    let port: u16 = reader.read().parse().map_err(|_| "reader did not start")?;
+    let tx = UdpSocket::bind("[::1]:0").map_err(|e| e.to_string())?;
+    for _ in 0..K {
+        tx.send_to(&[0x6d; SIZE], ("::1", port))
+            .map_err(|e| e.to_string())?;
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let tid: i32 = reader
+        .read()
+        .parse()
+        .map_err(|_| "reader did not read them all")?;
+    let out = Command::new("/usr/bin/atop")
+        .args(["-K", "-y", "-P", "PRN", "1", "2"])
+        .output()
+        .map_err(|e| format!("atop: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines = parse_prn(&text)?;
+    let w = udp_wire(SIZE as u64, true);
+    let want = [0, 0, 0, 0, 0, 0, K, K * w];
+    // One thread: atop shows it as the process line alone.
+    let process = sum(&lines, |l| {
+        l.pid == reader.pid && l.tgid == reader.pid && l.is_process
+    });
+    if tid != reader.pid || process != want {
+        return Err(format!(
+            "atop shows {process:?} for {} (thread {tid}), expected {want:?}\n{text}",
+            reader.pid
+        ));
+    }
+    reader.finish();
+    Ok(())
+}
+
 /// With netatopd running, atop shows the network counters of a process
 /// that sent known traffic and exited between two samples (atop learns of
 /// the exit from process accounting, then finds the counters in

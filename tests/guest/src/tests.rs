@@ -221,6 +221,10 @@ pub fn all() -> Vec<Test> {
             crate::daemon::starts_a_new_log_at_its_size_limit,
         ),
         (
+            "atop_shows_a_receive_only_process",
+            crate::atop::atop_shows_a_receive_only_process,
+        ),
+        (
             "atop_shows_exited_process_counters_via_netatopd",
             crate::atop::atop_shows_exited_process_counters_via_netatopd,
         ),
