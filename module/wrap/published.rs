@@ -60,7 +60,10 @@ impl Published {
 
 impl Drop for Published {
     fn drop(&mut self) {
-        *INSTANCE.lock() = None;
+        // Taken out under the spinlock, dropped after it: the last
+        // reference frees the tables, which may sleep (vfree).
+        let state = INSTANCE.lock().take();
+        drop(state);
     }
 }
 

@@ -56,6 +56,32 @@ pub fn unload_refused_while_a_caller_is_blocked() -> Check {
     load_module("")
 }
 
+/// Tables large enough that their bucket arrays come from vmalloc are
+/// freed where that may sleep: unloading logs no "sleeping function
+/// called from invalid context" (it did when the last reference to the
+/// state was dropped under a spinlock).
+pub fn large_tables_are_freed_where_that_may_sleep() -> Check {
+    unload_module()?;
+    let before = sh("dmesg")?.lines().count();
+    load_module("sockmem=67108864 taskmem=67108864")?;
+    let sock = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
+    let to = sock.local_addr().map_err(|e| format!("addr: {e}"))?;
+    sock.send_to(b"x", to).map_err(|e| format!("send: {e}"))?;
+    unload_module()?;
+    let log = sh("dmesg")?;
+    let new: Vec<&str> = log.lines().skip(before).collect();
+    if let Some(l) = new
+        .iter()
+        .find(|l| l.contains("invalid context") || l.contains("BUG"))
+    {
+        return Err(format!("unloading logged: {l}"));
+    }
+    if !new.iter().any(|l| l.contains("67108864 bytes for sockets")) {
+        return Err("the load message with the large bounds is missing".into());
+    }
+    load_module("")
+}
+
 /// Unloading and loading while packets flow in both directions on two
 /// threads of a busy sender.
 pub fn unload_while_traffic_flows() -> Check {

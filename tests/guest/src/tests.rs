@@ -243,6 +243,10 @@ pub fn all() -> Vec<Test> {
         ),
         ("unload_while_traffic_flows", l::unload_while_traffic_flows),
         (
+            "large_tables_are_freed_where_that_may_sleep",
+            l::large_tables_are_freed_where_that_may_sleep,
+        ),
+        (
             "tiny_limits_overflow_but_known_sockets_stay_exact",
             l::tiny_limits_overflow_but_known_sockets_stay_exact,
         ),
