@@ -20,6 +20,7 @@ mod table {
     fn table(records: usize) -> Result<Table<u64>> {
         Table::new(
             Arc::new(Budget::new(records * R), GFP_KERNEL)?,
+            R,
             c"netatop_test_bucket",
             kernel::static_lock_class!(),
         )
@@ -29,7 +30,7 @@ mod table {
     fn sizes_buckets_from_the_bound() -> Result {
         let t = table(1000)?;
         assert_eq!(t.budget().limit(), 1000 * R);
-        assert_eq!(t.buckets(), 512);
+        assert_eq!(t.buckets(), 256);
         assert_eq!(table(10)?.buckets(), 64);
         Ok(())
     }

@@ -21,6 +21,7 @@ mod exits;
 #[cfg(netatop_kunit)]
 mod kunit;
 mod logic;
+mod owners;
 mod quota;
 mod state;
 mod stats;
@@ -41,12 +42,12 @@ module! {
     license: "GPL",
     params: {
         sockmem: usize {
-            default: 4 << 20,
-            description: "Memory bound for socket records in bytes (default 4 MiB)",
+            default: 32 << 20,
+            description: "Memory bound for socket records in bytes (default 32 MiB)",
         },
         taskmem: usize {
-            default: 2 << 20,
-            description: "Memory bound for task records in bytes (default 2 MiB)",
+            default: 4 << 20,
+            description: "Memory bound for task records in bytes (default 4 MiB)",
         },
     },
 }

@@ -4,10 +4,11 @@
 //! the netfilter hooks), lookups for getsockopt, and garbage collection
 //! (from `knetatop` and `NETATOP_FORCE_GC`).
 //!
-//! Locking: a socket bucket and a task bucket are never held together on
-//! the packet path; only the garbage collector takes a task bucket inside
-//! a socket bucket. Both are BH spinlocks. The exit list has a mutex and
-//! is only used in process context.
+//! Locking: a socket bucket, then a task bucket, then a task record (see
+//! `owners`); all are BH spinlocks. A packet on a socket that has been
+//! charged before takes its socket bucket and its owner's two records;
+//! the task table is searched only when a socket gets a new owner. The
+//! exit list has a mutex and is only used in process context.
 
 #![forbid(unsafe_code)]
 
@@ -18,6 +19,7 @@ use crate::logic::account::{
 };
 use crate::logic::packet::{self, HeaderSource, Transport};
 use crate::logic::procfs::Snapshot;
+use crate::owners::{Cells, SockEntry, TaskCell};
 use crate::quota::Unowned;
 use crate::stats::Stats;
 use crate::table::{Budget, Chain, Table};
@@ -28,6 +30,7 @@ use crate::wrap::nf_hook::{Family, Observer, Packet};
 use crate::wrap::proc_entry;
 use crate::wrap::recv_probe::{self, ReadObserver};
 use crate::wrap::task;
+use core::mem::size_of;
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use kernel::seq_file::SeqFile;
@@ -48,10 +51,10 @@ const IPV6_FRAG_HDR: u32 = 40 + 8;
 #[pin_data]
 pub(crate) struct State {
     pub(crate) stats: Stats,
-    socks: Table<SockRecord>,
+    socks: Table<SockEntry>,
     /// Quotas of socket records without an owner.
     unowned: Unowned,
-    tasks: Table<TaskRecord>,
+    tasks: Table<Arc<TaskCell>>,
     #[pin]
     pub(crate) exits: ExitList,
     /// Serialises garbage collection; holds the time the last run started
@@ -71,14 +74,21 @@ impl State {
         let sock_budget = Arc::new(Budget::new(sock_bytes), GFP_KERNEL)?;
         // Task records and exited processes share one bound.
         let task_budget = Arc::new(Budget::new(task_bytes), GFP_KERNEL)?;
+        let stats = Stats::new()?;
         Ok(try_pin_init!(State {
-            stats: Stats::new(),
+            stats,
             // Two lock classes: the garbage collector nests a task bucket
             // inside a socket bucket.
             unowned: Unowned::new(sock_bytes / core::mem::size_of::<SockRecord>()),
-            socks: Table::new(sock_budget, c"netatop_sock_bucket", kernel::static_lock_class!())?,
+            socks: Table::new(
+                sock_budget,
+                size_of::<SockEntry>(),
+                c"netatop_sock_bucket",
+                kernel::static_lock_class!()
+            )?,
             tasks: Table::new(
                 task_budget.clone(),
+                size_of::<Arc<TaskCell>>() + size_of::<TaskCell>(),
                 c"netatop_task_bucket",
                 kernel::static_lock_class!()
             )?,
@@ -115,40 +125,62 @@ impl State {
             .iter()
             .filter(|t| t.id == id && t.kind == kind && now.is_none_or(|s| t.start == s))
             .max_by_key(|t| t.start)
-            .copied()
+            .map(|t| t.get())
     }
 
-    /// Charges `c` to its owner's process and thread records, creating them
-    /// if the owner is the sender (`creator`). Without a process record the
-    /// packet is unidentified and the thread is not charged either.
-    fn charge(&self, proto: Proto, c: &Charge, creator: bool) {
-        let o = c.owner;
-        for (kind, id, start) in [
-            (TaskKind::Process, o.tgid, o.process_start),
-            (TaskKind::Thread, o.tid, o.thread_start),
-        ] {
-            let mut chain = self.tasks.lock(self.task_hash(id, kind));
-            let mut index = chain.iter().position(|t| t.is(id, kind, start));
-            if index.is_none() && creator {
-                let record =
-                    TaskRecord::new(id, kind, start, self.boot_secs, &task::current_comm(kind));
-                index = self.tasks.insert(&mut chain, record);
-            }
-            match index {
-                Some(i) => account::apply(&mut chain[i].tc, proto, c),
-                None if kind == TaskKind::Process => {
-                    // No record for the process (table full): the packet is
-                    // unidentified, and no thread of it is charged either,
-                    // so that a thread never shows more than its process.
-                    drop(chain);
-                    self.unident(proto, c.packet.0, c.packet.1.packets);
-                    self.unident(proto, Dir::Out, c.parked.sent.packets);
-                    self.unident(proto, Dir::In, c.parked.received.packets);
-                    return;
-                }
-                None => {}
-            }
+    /// Charges `c` to its owner's process and thread records, through the
+    /// socket's `cells`. Those are looked up (and made, if the owner is the
+    /// sender: `creator`) when the socket has none for this owner, or when
+    /// the sender finds one of them missing or closed. Without a process
+    /// record the packet is unidentified and the thread is not charged
+    /// either.
+    fn charge(&self, cells: &mut Option<Cells>, proto: Proto, c: &Charge, creator: bool) {
+        let stale = cells
+            .as_ref()
+            .is_none_or(|k| !k.serve(&c.owner) || (creator && k.incomplete()));
+        if stale {
+            *cells = self.cells_of(&c.owner, creator);
         }
+        if !cells.as_ref().is_some_and(|k| k.charge(proto, c)) {
+            self.unident(proto, c.packet.0, c.packet.1.packets);
+            self.unident(proto, Dir::Out, c.parked.sent.packets);
+            self.unident(proto, Dir::In, c.parked.received.packets);
+        }
+    }
+
+    /// The records of `o` from the task table, made if missing when
+    /// `create`; `None` without a process record.
+    fn cells_of(&self, o: &Owner, create: bool) -> Option<Cells> {
+        Some(Cells {
+            owner: *o,
+            process: self.task_cell(o.tgid, TaskKind::Process, o.process_start, create)?,
+            thread: self.task_cell(o.tid, TaskKind::Thread, o.thread_start, create),
+        })
+    }
+
+    /// The record of task `id` started at `start`, made (for the current
+    /// task) if missing when `create`.
+    fn task_cell(
+        &self,
+        id: i32,
+        kind: TaskKind,
+        start: u64,
+        create: bool,
+    ) -> Option<Arc<TaskCell>> {
+        let mut chain = self.tasks.lock(self.task_hash(id, kind));
+        if let Some(t) = chain.iter().find(|t| t.is(id, kind, start)) {
+            return Some(t.clone());
+        }
+        if !create {
+            return None;
+        }
+        let record = TaskRecord::new(id, kind, start, self.boot_secs, &task::current_comm(kind));
+        let Some(cell) = TaskCell::new(record, self.tasks.shared_budget()) else {
+            self.tasks.refuse();
+            return None;
+        };
+        self.tasks.insert(&mut chain, cell.clone())?;
+        Some(cell)
     }
 
     fn unident(&self, proto: Proto, dir: Dir, packets: u64) {
@@ -159,8 +191,12 @@ impl State {
         self.stats.unident(dir, t, packets);
     }
 
-    /// Whether the process `o` belongs to still has a record.
-    fn process_known(&self, o: &Owner) -> bool {
+    /// Whether the process `o` belongs to still has a record: an open
+    /// one among the socket's `cells`, or one in the table.
+    fn process_known(&self, o: &Owner, cells: Option<&Cells>) -> bool {
+        if let Some(k) = cells.filter(|k| k.serve(o)) {
+            return !k.process.is_closed();
+        }
         let chain = self.tasks.lock(self.task_hash(o.tgid, TaskKind::Process));
         chain
             .iter()
@@ -190,13 +226,14 @@ impl State {
         self.gc_started.fetch_add(1, Full);
 
         self.exits.expire();
-        self.collect_tasks();
-        self.collect_sockets(now);
+        self.collect_tasks(now);
     }
 
     /// Drops the records of threads that ended and moves processes that
-    /// ended to the exit list.
-    fn collect_tasks(&self) {
+    /// ended to the exit list, after the socket records: those of ended
+    /// processes go, and with them the last references to their task
+    /// records, whose memory the exit list may then use.
+    fn collect_tasks(&self, now: u64) {
         let mut exited = KVVec::new();
         let mut lost = 0;
         for b in 0..self.tasks.buckets() {
@@ -218,7 +255,10 @@ impl State {
                     i += 1;
                     continue;
                 }
-                if let Some(record) = self.tasks.remove(&mut chain, i) {
+                if let Some(cell) = self.tasks.remove(&mut chain, i) {
+                    // Closed under the bucket lock: nothing charged after
+                    // this copy is lost unseen (it is unidentified).
+                    let record = cell.close();
                     if record.kind == TaskKind::Process
                         && exited.push_within_capacity(record).is_err()
                     {
@@ -227,6 +267,7 @@ impl State {
                 }
             }
         }
+        self.collect_sockets(now);
         lost += self.exits.append(&mut exited);
         if lost > 0 {
             pr_warn!(
@@ -241,10 +282,25 @@ impl State {
             let mut chain = self.socks.lock_index(b);
             let mut i = 0;
             while i < chain.len() {
-                let r = chain[i];
-                let owner_alive = r.owner.is_none_or(|o| self.process_known(&o));
+                let e = &chain[i];
+                let r = e.record;
+                let owner_alive = r
+                    .owner
+                    .is_none_or(|o| self.process_known(&o, e.cells.as_ref()));
                 match r.verdict(now, owner_alive) {
-                    SockVerdict::Keep => i += 1,
+                    SockVerdict::Keep => {
+                        // Closed records are never charged again: let
+                        // them go (a sender looks its records up anew).
+                        let e = &mut chain[i];
+                        if let Some(k) = &mut e.cells {
+                            if k.process.is_closed() {
+                                e.cells = None;
+                            } else if k.thread.as_ref().is_some_and(|t| t.is_closed()) {
+                                k.thread = None;
+                            }
+                        }
+                        i += 1;
+                    }
                     SockVerdict::Drop => {
                         self.socks.remove(&mut chain, i);
                     }
@@ -278,16 +334,36 @@ impl State {
         charge
     }
 
+    /// Charges what a packet on a socket record left to charge, or counts
+    /// its `packets` as parked there.
+    fn settle(
+        &self,
+        cells: &mut Option<Cells>,
+        proto: Proto,
+        charge: Option<Charge>,
+        packets: u64,
+        sender: Option<Owner>,
+    ) {
+        match charge {
+            None => self.stats.park(packets),
+            Some(c) => {
+                self.stats.unpark(c.parked.packets());
+                self.charge(cells, proto, &c, sender == Some(c.owner));
+            }
+        }
+    }
+
     /// Adds a new record to its locked bucket, within the unowned quota if
     /// it has no owner; whether it was added.
-    fn add(&self, chain: &mut Chain<SockRecord>, record: SockRecord) -> bool {
-        let unowned = record.owner.is_none();
-        if unowned && !self.unowned.admit(record.key.net) {
+    fn add(&self, chain: &mut Chain<SockEntry>, entry: SockEntry) -> bool {
+        let net = entry.record.key.net;
+        let unowned = entry.record.owner.is_none();
+        if unowned && !self.unowned.admit(net) {
             return false;
         }
-        let added = self.socks.insert(chain, record).is_some();
+        let added = self.socks.insert(chain, entry).is_some();
         if unowned && !added {
-            self.unowned.release(record.key.net);
+            self.unowned.release(net);
         }
         added
     }
@@ -335,47 +411,44 @@ impl Observer for State {
             now: clock::now_ms(),
         };
 
-        let hash = self.hash_key.hash(&key.words());
-        let found = {
+        let hash = self.hash_key.hash(key.words().as_slice());
+        {
             let mut chain = self.socks.lock(hash);
-            chain
-                .iter_mut()
-                .find(|r| r.key == key)
-                .map(|record| self.update(record, &seen, sender))
-        };
-        let charge = match found {
-            Some(charge) => charge,
-            None => {
-                // The socket lookup runs without the bucket lock; another
-                // CPU may add the record meanwhile.
-                let socket_takes = || p.has_socket();
-                if !account::creates_record(dir, sender.is_some(), socket_takes) {
-                    self.stats.unident(dir, h.transport, amount.packets);
-                    return;
-                }
-                let mut chain = self.socks.lock(hash);
-                match chain.iter_mut().find(|r| r.key == key) {
-                    Some(record) => self.update(record, &seen, sender),
-                    None => {
-                        let mut record = SockRecord::new(key, seen.now);
-                        let charge = record.on_packet(&seen, sender);
-                        if !self.add(&mut chain, record) && charge.is_none() {
-                            // Neither recorded nor charged.
-                            drop(chain);
-                            self.stats.unident(dir, h.transport, amount.packets);
-                            return;
-                        }
-                        charge
-                    }
-                }
+            if let Some(e) = chain.iter_mut().find(|e| e.record.key == key) {
+                let charge = self.update(&mut e.record, &seen, sender);
+                self.settle(&mut e.cells, key.proto, charge, amount.packets, sender);
+                return;
             }
+        }
+        // The socket lookup runs without the bucket lock; another CPU may
+        // add the record meanwhile.
+        let socket_takes = || p.has_socket();
+        if !account::creates_record(dir, sender.is_some(), socket_takes) {
+            self.stats.unident(dir, h.transport, amount.packets);
+            return;
+        }
+        let mut chain = self.socks.lock(hash);
+        if let Some(e) = chain.iter_mut().find(|e| e.record.key == key) {
+            let charge = self.update(&mut e.record, &seen, sender);
+            self.settle(&mut e.cells, key.proto, charge, amount.packets, sender);
+            return;
+        }
+        let mut record = SockRecord::new(key, seen.now);
+        let charge = record.on_packet(&seen, sender);
+        let mut entry = SockEntry {
+            record,
+            cells: None,
         };
-        match charge {
-            None => self.stats.park(amount.packets),
-            Some(c) => {
-                self.stats.unpark(c.parked.packets());
-                self.charge(key.proto, &c, sender == Some(c.owner));
-            }
+        if charge.is_some() {
+            // Charged whether or not the record finds room.
+            self.settle(&mut entry.cells, key.proto, charge, amount.packets, sender);
+            self.add(&mut chain, entry);
+        } else if self.add(&mut chain, entry) {
+            self.stats.park(amount.packets);
+        } else {
+            // Neither recorded nor charged.
+            drop(chain);
+            self.stats.unident(dir, h.transport, amount.packets);
         }
     }
 }
@@ -384,25 +457,21 @@ impl ReadObserver for State {
     /// A task read from a socket: a socket without an owner binds to it,
     /// and what was parked on it is charged to it.
     fn read(&self, id: &SocketId) {
-        if !recv_probe::in_process_context() {
+        // Only a socket without an owner binds: with none in the table,
+        // a read costs nothing more than this test.
+        if self.unowned.count() == 0 || !recv_probe::in_process_context() {
             return;
         }
         let reader = task::current_owner();
         for key in id.keys().into_iter().flatten() {
-            let charge = {
-                let mut chain = self.socks.lock(self.hash_key.hash(&key.words()));
-                let bound = chain
-                    .iter_mut()
-                    .find(|r| r.key == key)
-                    .and_then(|record| record.bind(reader));
-                if bound.is_some() {
-                    self.unowned.release(key.net);
-                }
-                bound
+            let mut chain = self.socks.lock(self.hash_key.hash(key.words().as_slice()));
+            let Some(e) = chain.iter_mut().find(|e| e.record.key == key) else {
+                continue;
             };
-            if let Some(c) = charge {
+            if let Some(c) = e.record.bind(reader) {
+                self.unowned.release(key.net);
                 self.stats.unpark(c.parked.packets());
-                self.charge(key.proto, &c, true);
+                self.charge(&mut e.cells, key.proto, &c, true);
             }
         }
     }

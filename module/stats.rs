@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Module-wide packet counters, exact under concurrency.
+//! Module-wide packet counters, exact once the packets they count are
+//! counted.
 
 #![forbid(unsafe_code)]
 
@@ -8,39 +9,20 @@ use crate::logic::account::Dir;
 use crate::logic::packet::Transport;
 use crate::logic::procfs::{Counted, Snapshot};
 use crate::wrap::nf_hook::Family;
-use kernel::sync::atomic::{Atomic, Relaxed};
+use crate::wrap::percpu::PerCpuCounters;
+use kernel::prelude::*;
 
-/// One counter, updated from any CPU and any context.
-struct Counter(Atomic<u64>);
+/// Where each counter is in [`Stats::counters`].
+const PACKETS: usize = 0; // [direction][protocol]: 8 counters
+const UNIDENT: usize = 8; // [direction][tcp/udp]: 4 counters
+const IPV6: usize = 12;
+const PARKED: usize = 13;
+const COUNTERS: usize = 14;
 
-impl Counter {
-    const fn new() -> Self {
-        Counter(Atomic::new(0))
-    }
-
-    fn add(&self, n: u64) {
-        self.0.add(n, Relaxed);
-    }
-
-    fn sub(&self, n: u64) {
-        // Adding the two's complement subtracts: the kernel's atomics wrap.
-        self.0.add(n.wrapping_neg(), Relaxed);
-    }
-
-    fn get(&self) -> u64 {
-        self.0.load(Relaxed)
-    }
-}
-
-/// Packets seen by the hooks, per protocol and direction.
+/// Packets seen by the hooks, per protocol and direction; counted per CPU
+/// (every packet counts here), summed when read.
 pub(crate) struct Stats {
-    /// Indexed by `[direction][protocol]` (see [`slot`]).
-    packets: [[Counter; 4]; 2],
-    /// TCP and UDP packets not charged to any task, `[direction][tcp/udp]`.
-    unident: [[Counter; 2]; 2],
-    ipv6: Counter,
-    /// Packets held on sockets that have no owner yet.
-    parked: Counter,
+    counters: PerCpuCounters<COUNTERS>,
 }
 
 fn slot(t: Transport) -> usize {
@@ -59,83 +41,77 @@ fn dir(d: Dir) -> usize {
     }
 }
 
+fn packets(d: Dir, t: Transport) -> usize {
+    PACKETS + dir(d) * 4 + slot(t)
+}
+
+/// The unidentified counter of TCP and UDP packets.
+fn unident(d: Dir, t: Transport) -> Option<usize> {
+    let i = match t {
+        Transport::Tcp => 0,
+        Transport::Udp => 1,
+        _ => return None,
+    };
+    Some(UNIDENT + dir(d) * 2 + i)
+}
+
 impl Stats {
-    pub(crate) const fn new() -> Self {
-        Stats {
-            packets: [
-                [
-                    Counter::new(),
-                    Counter::new(),
-                    Counter::new(),
-                    Counter::new(),
-                ],
-                [
-                    Counter::new(),
-                    Counter::new(),
-                    Counter::new(),
-                    Counter::new(),
-                ],
-            ],
-            unident: [
-                [Counter::new(), Counter::new()],
-                [Counter::new(), Counter::new()],
-            ],
-            ipv6: Counter::new(),
-            parked: Counter::new(),
-        }
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Stats {
+            counters: PerCpuCounters::new()?,
+        })
     }
 
     /// Counts `n` packets (the segments of one GSO packet).
     pub(crate) fn packet(&self, family: Family, d: Dir, t: Transport, n: u64) {
-        self.packets[dir(d)][slot(t)].add(n);
+        self.counters.add(packets(d, t), n);
         if family == Family::Ipv6 {
-            self.ipv6.add(n);
+            self.counters.add(IPV6, n);
         }
     }
 
     /// Counts `n` TCP or UDP packets that no task could be charged with.
     pub(crate) fn unident(&self, d: Dir, t: Transport, n: u64) {
-        let i = match t {
-            Transport::Tcp => 0,
-            Transport::Udp => 1,
-            _ => return,
-        };
-        if n > 0 {
-            self.unident[dir(d)][i].add(n);
+        if let Some(i) = unident(d, t).filter(|_| n > 0) {
+            self.counters.add(i, n);
         }
     }
 
     /// `n` packets are now parked on a socket.
     pub(crate) fn park(&self, n: u64) {
-        self.parked.add(n);
+        self.counters.add(PARKED, n);
     }
 
     /// `n` parked packets were charged to a task or counted unidentified.
     pub(crate) fn unpark(&self, n: u64) {
         if n > 0 {
-            self.parked.sub(n);
+            self.counters.sub(PARKED, n);
         }
     }
 
     /// The packet counters for `/proc/netatop`; the caller adds the
     /// table figures.
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let counted = |d: Dir, t: Transport, u: usize| Counted {
-            packets: self.packets[dir(d)][slot(t)].get(),
-            unident: self.unident[dir(d)][u].get(),
+        let c = |i: usize| self.counters.sum(i);
+        let counted = |d: Dir, t: Transport| Counted {
+            packets: c(packets(d, t)),
+            unident: unident(d, t).map_or(0, c),
         };
         Snapshot {
-            tcp_snd: counted(Dir::Out, Transport::Tcp, 0),
-            tcp_rcv: counted(Dir::In, Transport::Tcp, 0),
-            udp_snd: counted(Dir::Out, Transport::Udp, 1),
-            udp_rcv: counted(Dir::In, Transport::Udp, 1),
-            icmp_snd: self.packets[dir(Dir::Out)][slot(Transport::Icmp)].get(),
-            icmp_rcv: self.packets[dir(Dir::In)][slot(Transport::Icmp)].get(),
-            unknown: self.packets[0][slot(Transport::Unknown)].get()
-                + self.packets[1][slot(Transport::Unknown)].get(),
-            ipv6_packets: self.ipv6.get(),
-            parked: self.parked.get(),
+            tcp_snd: counted(Dir::Out, Transport::Tcp),
+            tcp_rcv: counted(Dir::In, Transport::Tcp),
+            udp_snd: counted(Dir::Out, Transport::Udp),
+            udp_rcv: counted(Dir::In, Transport::Udp),
+            icmp_snd: c(packets(Dir::Out, Transport::Icmp)),
+            icmp_rcv: c(packets(Dir::In, Transport::Icmp)),
+            unknown: c(packets(Dir::Out, Transport::Unknown))
+                + c(packets(Dir::In, Transport::Unknown)),
+            ipv6_packets: c(IPV6),
+            parked: c(PARKED),
             ..Snapshot::default()
         }
     }
 }
+
+// Every index above is within the counters.
+const _: () = assert!(PARKED < COUNTERS && IPV6 < COUNTERS && UNIDENT + 4 <= IPV6);

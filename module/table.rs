@@ -5,7 +5,7 @@
 //!
 //! Used for the socket and the task records. Records live in a small vector
 //! per bucket; the bucket count is a power of two sized from the bound at
-//! load time (about two records per bucket when full), so a lookup scans a
+//! load time (about four records per bucket when full), so a lookup scans a
 //! short chain whatever the number of live records.
 //!
 //! The bound is on memory, not on records: a [`Budget`] is charged with
@@ -106,16 +106,18 @@ pub(crate) struct Table<R> {
 /// A locked bucket.
 pub(crate) type Bucket<'a, R> = Guard<'a, Chain<R>, crate::wrap::sync::SpinLockBhBackend>;
 
-impl<R: Copy> Table<R> {
+impl<R> Table<R> {
     /// A table whose records draw on `budget`, whose bucket locks are of
-    /// lock class `key`, named `name`.
+    /// lock class `key`, named `name`. A record takes `record_bytes` of
+    /// the budget (more than `R` if it owns memory outside the table).
     pub(crate) fn new(
         budget: Arc<Budget>,
+        record_bytes: usize,
         name: &'static CStr,
         key: Pin<&'static LockClassKey>,
     ) -> Result<Self> {
-        let records = budget.limit() / size_of::<R>().max(1);
-        let nbuckets = (records / 2).clamp(64, 1 << 20).next_power_of_two();
+        let records = budget.limit() / record_bytes.max(size_of::<R>()).max(1);
+        let nbuckets = (records / 4).clamp(64, 1 << 20).next_power_of_two();
         let buckets = KVBox::pin_slice(
             |_| {
                 try_pin_init!(Slot {
@@ -209,7 +211,7 @@ impl<R: Copy> Table<R> {
             let Ok(mut v) = KVec::with_capacity(len, GFP_ATOMIC | __GFP_NOWARN) else {
                 return;
             };
-            for &r in chain.iter() {
+            for r in chain.drain_all() {
                 // Within the capacity just allocated.
                 let _ = v.push_within_capacity(r);
             }
@@ -233,5 +235,16 @@ impl<R: Copy> Table<R> {
     /// The memory bound and what the records hold of it.
     pub(crate) fn budget(&self) -> &Budget {
         &self.budget
+    }
+
+    /// The budget, for what the records own outside the table (shared
+    /// task records).
+    pub(crate) fn shared_budget(&self) -> &Arc<Budget> {
+        &self.budget
+    }
+
+    /// Counts a record refused for lack of memory outside the table.
+    pub(crate) fn refuse(&self) {
+        self.overflow.add(1, Relaxed);
     }
 }

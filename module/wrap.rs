@@ -5,7 +5,8 @@
 //! namespace (`nf_hook`), a getsockopt range (`nf_sockopt`), a `/proc`
 //! file (`proc_entry`), a kernel thread (`kthread`), a BH-safe spinlock
 //! backend (`sync`), task lookups (`task`), capabilities (`cred`), the
-//! tick clock (`clock`), a keyed hash (`hash`), a probe on reads from
+//! tick clock (`clock`), a keyed hash (`hash`), per-CPU counters
+//! (`percpu`), a probe on reads from
 //! sockets (`recv_probe`), the state published
 //! to callbacks without a context pointer (`published`) and module
 //! parameters (`param`).
@@ -31,6 +32,7 @@ pub(crate) mod kthread;
 pub(crate) mod nf_hook;
 pub(crate) mod nf_sockopt;
 pub(crate) mod param;
+pub(crate) mod percpu;
 pub(crate) mod proc_entry;
 pub(crate) mod published;
 pub(crate) mod recv_probe;

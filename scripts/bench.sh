@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Measure what netatop costs: boots the benchmark kernel (the test kernel
-# without its debugging options; built on first use, about 9 minutes) and
-# runs netatop-bench, which measures loopback UDP packet rate and TCP
-# throughput over IPv4 and IPv6 without the module, with it, and with it
-# holding 100 000 socket records, and prints the ratios; then, with
-# netatopd running, netatop-exit-storm: 10 000 short-lived processes,
-# how fast netatopd drains them and how long EMPTY_EXIT waits. Arguments
-# are passed to netatop-bench (--udp-packets N, --tcp-bytes N, --rounds N).
+# Measure what netatop costs per packet: boots the benchmark kernel (the
+# test kernel without its debugging options; built on first use, about 9
+# minutes) and runs netatop-bench (tests/guest/src/bench.rs) over these
+# configurations, interleaved in every round:
+#   none     no module
+#   floor    bench/floor: empty hooks where netatop hooks (the floor)
+#   netatop  netatop.ko as built from this tree, default parameters
+#   100k     the same while it holds 100 000 socket records
+#   c-3.2.2  with NETATOP_BENCH_C=DIR: netatop 3.2.2's netatop.c from DIR
+#            (the C original, IPv4 hooks only; not part of this project)
+#   LABEL    with NETATOP_BENCH_EXTRA="LABEL=FILE ...": the module FILE (a
+#            netatop.ko built for the benchmark kernel, e.g. a variant with
+#            a part of the packet path left out)
+# then, with netatopd running, netatop-exit-storm: 10 000 short-lived
+# processes, how fast netatopd drains them and how long EMPTY_EXIT waits.
+#
+#   scripts/bench.sh [--rounds N] [--seconds S] [--records N]
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -14,10 +23,39 @@ set -euo pipefail
 "$NETATOP_TOP/scripts/build.sh"
 export NETATOP_KERNEL=bench
 KDIR=$(kernel_build_dir)
-# The module for the benchmark kernel, built in a copy of the sources so
+tools=$(sh "$NETATOP_TOP/tools/kernel-toolchain.sh" "$KDIR")
+
+# The modules for the benchmark kernel, built in copies of the sources so
 # the test build in the top directory stays as it is.
 modsrc="$NETATOP_CACHE/bench-module"
 copy_module_sources "$modsrc"
 make -s -C "$modsrc" module KDIR="$KDIR"
+floor="$NETATOP_CACHE/bench-floor"
+mkdir -p "$floor"
+cp -p "$NETATOP_TOP"/bench/floor/{Kbuild,netatop_floor.c} "$floor"
+# shellcheck disable=SC2086 # $tools is a list of make variables
+make -s -C "$KDIR" M="$floor" $tools modules
+
+files=(-f "$floor/netatop_floor.ko:/lib/modules/netatop_floor.ko")
+configs=(none=- floor=/lib/modules/netatop_floor.ko netatop=/lib/modules/netatop.ko
+	100k=/lib/modules/netatop.ko@records)
+if [ -n "${NETATOP_BENCH_C:-}" ]; then
+	csrc="$NETATOP_CACHE/bench-c"
+	rm -rf "$csrc"
+	mkdir -p "$csrc"
+	cp -p "$NETATOP_BENCH_C"/netatop.c "$NETATOP_BENCH_C"/*.h "$csrc"
+	echo 'obj-m := netatop.o' >"$csrc/Kbuild"
+	# shellcheck disable=SC2086
+	make -s -C "$KDIR" M="$csrc" $tools modules
+	files+=(-f "$csrc/netatop.ko:/lib/modules/c/netatop.ko")
+	configs+=(c-3.2.2=/lib/modules/c/netatop.ko)
+fi
+
+for spec in ${NETATOP_BENCH_EXTRA:-}; do
+	label=${spec%%=*}
+	files+=(-f "${spec#*=}:/lib/modules/$label/netatop.ko")
+	configs+=("$label=/lib/modules/$label/netatop.ko")
+done
+
 exec "$NETATOP_TOP/scripts/vm-run.sh" --no-build --module "$modsrc/netatop.ko" --timeout 3000 \
-	-- "netatop-bench $* && insmod /lib/modules/netatop.ko && netatopd && sleep 1 && netatop-exit-storm 10000"
+	"${files[@]}" -- "netatop-bench $* ${configs[*]} && insmod /lib/modules/netatop.ko && netatopd && sleep 1 && netatop-exit-storm 10000"

@@ -94,22 +94,60 @@ impl SockKey {
     }
 
     /// The key as the words the table's keyed hash reads: every field
-    /// in a place of its own, so different keys are different words.
+    /// in a place of its own, so different keys are different words, and
+    /// no more words than the key has (a UDP key has no addresses, an
+    /// IPv4 one short ones): the hash runs for every packet.
     /// (The key of that hash is random per module load, so that remote
     /// peers cannot aim many keys at one bucket.)
-    pub fn words(&self) -> [u64; 6] {
+    pub fn words(&self) -> KeyWords {
         let word = |a: &[u8]| u64::from_le_bytes(a.try_into().unwrap_or([0; 8]));
-        [
+        let half = |a: &[u8]| u64::from(u32::from_le_bytes(a.try_into().unwrap_or([0; 4])));
+        let head = [
             self.net,
             u64::from(self.local_port) << 32
                 | u64::from(self.remote_port) << 16
                 | u64::from(self.ipv6) << 1
                 | u64::from(self.proto == Proto::Tcp),
-            word(&self.local[..8]),
-            word(&self.local[8..]),
-            word(&self.remote[..8]),
-            word(&self.remote[8..]),
-        ]
+        ];
+        let (w, len) = match (self.proto, self.ipv6) {
+            (Proto::Udp, _) => ([head[0], head[1], 0, 0, 0, 0], 2),
+            (Proto::Tcp, false) => (
+                [
+                    head[0],
+                    head[1],
+                    half(&self.local[..4]) << 32 | half(&self.remote[..4]),
+                    0,
+                    0,
+                    0,
+                ],
+                3,
+            ),
+            (Proto::Tcp, true) => (
+                [
+                    head[0],
+                    head[1],
+                    word(&self.local[..8]),
+                    word(&self.local[8..]),
+                    word(&self.remote[..8]),
+                    word(&self.remote[8..]),
+                ],
+                6,
+            ),
+        };
+        KeyWords { w, len }
+    }
+}
+
+/// The words of a [`SockKey`] for the hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyWords {
+    w: [u64; 6],
+    len: usize,
+}
+
+impl KeyWords {
+    pub fn as_slice(&self) -> &[u64] {
+        self.w.get(..self.len).unwrap_or(&self.w)
     }
 }
 
@@ -403,11 +441,6 @@ impl TaskRecord {
             comm: c,
             tc: TaskCount::default(),
         }
-    }
-
-    /// Whether this record is the one of task `id` started at `start`.
-    pub fn is(&self, id: i32, kind: TaskKind, start: u64) -> bool {
-        self.id == id && self.kind == kind && self.start == start
     }
 
     /// The record as user space receives it.
@@ -714,7 +747,34 @@ mod tests {
             v.remote[i] ^= 0x80;
             variants.push(v);
         }
-        let words: Vec<_> = variants.iter().map(|k| k.words()).collect();
+        let mut k4 = k;
+        k4.ipv6 = false;
+        k4.local = [0; 16];
+        k4.remote = [0; 16];
+        k4.local[..4].copy_from_slice(&[10, 0, 0, 1]);
+        k4.remote[..4].copy_from_slice(&[10, 0, 0, 2]);
+        variants.push(k4);
+        for i in 0..4 {
+            v = k4;
+            v.local[i] ^= 0x80;
+            variants.push(v);
+            v = k4;
+            v.remote[i] ^= 0x80;
+            variants.push(v);
+        }
+        v = k4;
+        (v.local, v.remote) = (k4.remote, k4.local);
+        variants.push(v);
+        let udp = key(Proto::Udp, 2);
+        variants.push(udp);
+        assert_eq!(
+            [udp.words(), k4.words(), k.words()].map(|w| w.as_slice().len()),
+            [2, 3, 6]
+        );
+        let words: Vec<_> = variants
+            .iter()
+            .map(|k| k.words().as_slice().to_vec())
+            .collect();
         for (i, a) in words.iter().enumerate() {
             for b in &words[i + 1..] {
                 assert_ne!(a, b);
@@ -753,7 +813,8 @@ mod tests {
         let same = (0..64u64)
             .filter(|&k| {
                 let (k0, k1) = (k.wrapping_mul(0x9e37_79b9_7f4a_7c15), !k);
-                hsiphash(&a.words(), k0, k1) & mask == hsiphash(&b.words(), k0, k1) & mask
+                hsiphash(a.words().as_slice(), k0, k1) & mask
+                    == hsiphash(b.words().as_slice(), k0, k1) & mask
             })
             .count();
         assert!(same <= 1, "{same} of 64 keys put both in one bucket");
@@ -764,7 +825,8 @@ mod tests {
         let buckets = 1024u64;
         let mut count = [0u32; 1024];
         for port in 0..8192u16 {
-            count[(hsiphash(&key(Proto::Udp, port).words(), 42, 43) % buckets) as usize] += 1;
+            count[(hsiphash(key(Proto::Udp, port).words().as_slice(), 42, 43) % buckets)
+                as usize] += 1;
         }
         let max = *count.iter().max().unwrap();
         assert!(
@@ -1002,9 +1064,6 @@ mod tests {
         let npt = r.to_netpertask();
         assert_eq!((npt.id, npt.btime), (7, 1_700_000_090));
         assert_eq!(&npt.to_bytes()[16..32], b"sender\0\0\0\0\0\0\0\0\0\0");
-        assert!(r.is(7, TaskKind::Process, 90_900_000_000));
-        assert!(!r.is(7, TaskKind::Thread, 90_900_000_000));
-        assert!(!r.is(7, TaskKind::Process, 1));
     }
 
     #[test]

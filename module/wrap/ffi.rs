@@ -49,6 +49,54 @@ const _: () = {
     assert!(core::mem::offset_of!(SockId, v4_too) == 46);
 };
 
+/// Bytes of the network header `PacketFacts` holds (`NETATOP_HEAD_LEN`).
+pub(super) const HEAD_LEN: usize = 64;
+
+/// `struct netatop_packet_facts` of `glue.h`.
+#[repr(C)]
+pub(super) struct PacketFacts {
+    pub(super) net_cookie: u64,
+    pub(super) len: u32,
+    pub(super) gso_segs: u32,
+    pub(super) mtu: u32,
+    pub(super) hard_header_len: u32,
+    pub(super) network_offset: i32,
+    pub(super) sock_state: i16,
+    pub(super) pf: u8,
+    pub(super) local_in: bool,
+    pub(super) has_dev: bool,
+    pub(super) in_process_context: bool,
+    pub(super) head_len: u8,
+    pub(super) head: [u8; HEAD_LEN],
+}
+
+impl PacketFacts {
+    /// Facts of nothing, for `netatop_packet_facts` to fill in.
+    pub(super) const EMPTY: Self = PacketFacts {
+        net_cookie: 0,
+        len: 0,
+        gso_segs: 0,
+        mtu: 0,
+        hard_header_len: 0,
+        network_offset: 0,
+        sock_state: -1,
+        pf: 0,
+        local_in: false,
+        has_dev: false,
+        in_process_context: false,
+        head_len: 0,
+        head: [0; HEAD_LEN],
+    };
+}
+
+// The layout glue.c asserts on the C side.
+const _: () = {
+    assert!(core::mem::size_of::<PacketFacts>() == 104);
+    assert!(core::mem::offset_of!(PacketFacts, sock_state) == 28);
+    assert!(core::mem::offset_of!(PacketFacts, head) == 35);
+    assert!(HEAD_LEN <= u8::MAX as usize);
+};
+
 /// `netatop_recv_probe_fn`: a probe of `sock:sock_recv_length`.
 pub(super) type RecvProbeFn = unsafe extern "C" fn(*mut c_void, *mut bindings::sock, c_int, c_int);
 
@@ -84,8 +132,11 @@ extern "C" {
         len: c_int,
         buffer: *mut c_void,
     ) -> *const c_void;
-    pub(super) fn netatop_skb_network_offset(skb: *const bindings::sk_buff) -> c_int;
-    pub(super) fn netatop_skb_sk_state(skb: *const bindings::sk_buff) -> c_int;
+    pub(super) fn netatop_packet_facts(
+        skb: *const bindings::sk_buff,
+        state: *const NfHookState,
+        facts: *mut PacketFacts,
+    );
     pub(super) fn netatop_in_process_context() -> bool;
     pub(super) fn netatop_recv_probe_register(probe: RecvProbeFn, data: *mut c_void) -> c_int;
     pub(super) fn netatop_recv_probe_unregister(probe: RecvProbeFn, data: *mut c_void);
@@ -94,11 +145,10 @@ extern "C" {
         skb: *const bindings::sk_buff,
         state: *const NfHookState,
     ) -> bool;
-    pub(super) fn netatop_hook_state_pf(state: *const NfHookState) -> u8;
-    pub(super) fn netatop_hook_state_hook(state: *const NfHookState) -> c_uint;
-    pub(super) fn netatop_hook_state_dev(state: *const NfHookState) -> *const bindings::net_device;
-    pub(super) fn netatop_dev_mtu(dev: *const bindings::net_device) -> c_uint;
-    pub(super) fn netatop_dev_hard_header_len(dev: *const bindings::net_device) -> c_uint;
+    pub(super) fn netatop_percpu_alloc(n: c_uint) -> *mut u64;
+    pub(super) fn netatop_percpu_free(c: *mut u64);
+    pub(super) fn netatop_percpu_add(c: *mut u64, i: c_uint, n: u64);
+    pub(super) fn netatop_percpu_sum(c: *mut u64, i: c_uint) -> u64;
     pub(super) fn netatop_spin_lock_bh(lock: *mut bindings::spinlock_t);
     pub(super) fn netatop_spin_unlock_bh(lock: *mut bindings::spinlock_t);
     pub(super) fn netatop_spin_trylock_bh(lock: *mut bindings::spinlock_t) -> c_int;
@@ -116,8 +166,6 @@ extern "C" {
         group_dead: *mut bool,
         exiting: *mut bool,
     ) -> c_int;
-    pub(super) fn netatop_hook_state_net_cookie(state: *const NfHookState) -> u64;
-    pub(super) fn netatop_skb_gso_segs(skb: *const bindings::sk_buff) -> c_uint;
 
     // net/netfilter/nf_sockopt.c
     pub(super) fn nf_register_sockopt(reg: *mut NfSockoptOps) -> c_int;

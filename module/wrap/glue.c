@@ -12,6 +12,7 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
 #include <linux/preempt.h>
+#include <linux/percpu.h>
 #include <linux/pid_namespace.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -37,7 +38,10 @@ static_assert(offsetof(struct netpertask, command) == 16);
 static_assert(offsetof(struct netpertask, tc) == 32);
 /* atop's command field holds a whole comm. */
 static_assert(COMLEN == TASK_COMM_LEN);
-/* The layout module/wrap/ffi.rs asserts for struct netatop_sock_id. */
+/* The layouts module/wrap/ffi.rs asserts. */
+static_assert(sizeof(struct netatop_packet_facts) == 104);
+static_assert(offsetof(struct netatop_packet_facts, sock_state) == 28);
+static_assert(offsetof(struct netatop_packet_facts, head) == 35);
 static_assert(sizeof(struct netatop_sock_id) == 48);
 static_assert(offsetof(struct netatop_sock_id, local_port) == 40);
 static_assert(offsetof(struct netatop_sock_id, v4_too) == 46);
@@ -113,62 +117,54 @@ void netatop_hooks_unregister(void)
 
 /* --- packet and context accessors (module/wrap/nf_hook.rs) --- */
 
+/*
+ * Everything the accounting reads of a packet and its hook call, in one
+ * call: what each packet needs, and the first bytes from its network
+ * header (as many of NETATOP_HEAD_LEN as the packet has).
+ */
+void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state *state,
+		struct netatop_packet_facts *f)
+{
+	const struct net_device *dev = state->hook == NF_INET_LOCAL_IN ? state->in : state->out;
+	int offset = skb_network_offset(skb);
+	int avail = (int)skb->len - offset;
+	const void *head;
+
+	f->net_cookie = state->net->net_cookie;
+	f->len = skb->len;
+	f->gso_segs = skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
+	f->mtu = dev ? READ_ONCE(dev->mtu) : 0;
+	f->hard_header_len = dev ? dev->hard_header_len : 0;
+	f->network_offset = offset;
+	f->sock_state = skb->sk ? READ_ONCE(skb->sk->sk_state) : -1;
+	f->pf = state->pf;
+	f->local_in = state->hook == NF_INET_LOCAL_IN;
+	f->has_dev = dev != NULL;
+	/*
+	 * On behalf of the current task: not in hardirq or softirq, and not in
+	 * a section with bottom halves disabled either, where threaded NAPI,
+	 * backlog threads and busy polling handle other sockets' packets
+	 * (in_task() is true there).
+	 */
+	f->in_process_context = !in_interrupt();
+	f->head_len = 0;
+	if (avail <= 0)
+		return;
+	if (avail > NETATOP_HEAD_LEN)
+		avail = NETATOP_HEAD_LEN;
+	head = skb_header_pointer(skb, offset, avail, f->head);
+	if (!head)
+		return;
+	if (head != f->head)
+		memcpy(f->head, head, avail);
+	f->head_len = avail;
+}
+
+/* Bytes beyond the first NETATOP_HEAD_LEN (IPv6 extension headers). */
 const void *netatop_skb_header_pointer(const struct sk_buff *skb, int offset,
 		int len, void *buffer)
 {
 	return skb_header_pointer(skb, offset, len, buffer);
-}
-
-unsigned int netatop_skb_gso_segs(const struct sk_buff *skb)
-{
-	return skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
-}
-
-int netatop_skb_network_offset(const struct sk_buff *skb)
-{
-	return skb_network_offset(skb);
-}
-
-/*
- * Whether the hook runs on behalf of the current task: not in hardirq or
- * softirq, and not in a section with bottom halves disabled either, where
- * threaded NAPI, backlog threads and busy polling handle other sockets'
- * packets (in_task() is true there).
- */
-bool netatop_in_process_context(void)
-{
-	return !in_interrupt();
-}
-
-u8 netatop_hook_state_pf(const struct nf_hook_state *state)
-{
-	return state->pf;
-}
-
-u64 netatop_hook_state_net_cookie(const struct nf_hook_state *state)
-{
-	return state->net->net_cookie;
-}
-
-unsigned int netatop_hook_state_hook(const struct nf_hook_state *state)
-{
-	return state->hook;
-}
-
-/* The device a local packet arrives on (LOCAL_IN) or leaves by (LOCAL_OUT). */
-const struct net_device *netatop_hook_state_dev(const struct nf_hook_state *state)
-{
-	return state->hook == NF_INET_LOCAL_IN ? state->in : state->out;
-}
-
-unsigned int netatop_dev_mtu(const struct net_device *dev)
-{
-	return READ_ONCE(dev->mtu);
-}
-
-unsigned int netatop_dev_hard_header_len(const struct net_device *dev)
-{
-	return dev->hard_header_len;
 }
 
 /*
@@ -207,13 +203,13 @@ bool netatop_skb_has_socket(const struct sk_buff *skb, const struct nf_hook_stat
 	return true;
 }
 
-/* The state of the socket attached to the packet, or -1 if there is none. */
-int netatop_skb_sk_state(const struct sk_buff *skb)
-{
-	return skb->sk ? READ_ONCE(skb->sk->sk_state) : -1;
-}
-
 /* --- reads from sockets (module/wrap/recv_probe.rs) --- */
+
+/* As netatop_packet_facts() decides in_process_context, for the reader. */
+bool netatop_in_process_context(void)
+{
+	return !in_interrupt();
+}
 
 /*
  * The tracepoint sock:sock_recv_length, fired by the receive path that
@@ -293,6 +289,35 @@ void netatop_spin_unlock_bh(spinlock_t *lock)
 int netatop_spin_trylock_bh(spinlock_t *lock)
 {
 	return spin_trylock_bh(lock);
+}
+
+/* --- per-CPU counters (module/wrap/percpu.rs) --- */
+
+u64 __percpu *netatop_percpu_alloc(unsigned int n)
+{
+	return __alloc_percpu(n * sizeof(u64), __alignof__(u64));
+}
+
+void netatop_percpu_free(u64 __percpu *c)
+{
+	free_percpu(c);
+}
+
+/* Adds @n to counter @i on this CPU; safe in any context. */
+void netatop_percpu_add(u64 __percpu *c, unsigned int i, u64 n)
+{
+	this_cpu_add(c[i], n);
+}
+
+/* Counter @i summed over all CPUs (wrapping: a CPU may hold a negative share). */
+u64 netatop_percpu_sum(u64 __percpu *c, unsigned int i)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(*per_cpu_ptr(&c[i], cpu));
+	return sum;
 }
 
 /* --- tasks (module/wrap/task.rs) --- */

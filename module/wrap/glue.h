@@ -17,19 +17,39 @@ struct nf_sockopt_ops *netatop_sockopt_ops_new(u8 pf, int get_optmin, int get_op
 int netatop_hooks_register(nf_hookfn *hook, void *priv, int priority);
 void netatop_hooks_unregister(void);
 
+/* Bytes of the network header netatop_packet_facts() copies. */
+#define NETATOP_HEAD_LEN 64
+
+/* What the hook reads of a packet (module/wrap/nf_hook.rs). */
+struct netatop_packet_facts {
+	u64 net_cookie;
+	u32 len;
+	u32 gso_segs;
+	u32 mtu;
+	u32 hard_header_len;
+	s32 network_offset;
+	/* Of the socket attached to the packet; -1 without one. */
+	s16 sock_state;
+	u8 pf;
+	bool local_in;
+	bool has_dev;
+	bool in_process_context;
+	/* Bytes valid in head[]. */
+	u8 head_len;
+	u8 head[NETATOP_HEAD_LEN];
+};
+
+void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state *state,
+		struct netatop_packet_facts *f);
 const void *netatop_skb_header_pointer(const struct sk_buff *skb, int offset,
 		int len, void *buffer);
-unsigned int netatop_skb_gso_segs(const struct sk_buff *skb);
-int netatop_skb_network_offset(const struct sk_buff *skb);
-int netatop_skb_sk_state(const struct sk_buff *skb);
 bool netatop_in_process_context(void);
 bool netatop_skb_has_socket(const struct sk_buff *skb, const struct nf_hook_state *state);
-u8 netatop_hook_state_pf(const struct nf_hook_state *state);
-u64 netatop_hook_state_net_cookie(const struct nf_hook_state *state);
-unsigned int netatop_hook_state_hook(const struct nf_hook_state *state);
-const struct net_device *netatop_hook_state_dev(const struct nf_hook_state *state);
-unsigned int netatop_dev_mtu(const struct net_device *dev);
-unsigned int netatop_dev_hard_header_len(const struct net_device *dev);
+
+u64 __percpu *netatop_percpu_alloc(unsigned int n);
+void netatop_percpu_free(u64 __percpu *c);
+void netatop_percpu_add(u64 __percpu *c, unsigned int i, u64 n);
+u64 netatop_percpu_sum(u64 __percpu *c, unsigned int i);
 
 /* A socket as its packets identify it (module/wrap/recv_probe.rs). */
 struct netatop_sock_id {

@@ -28,7 +28,7 @@ impl HashKey {
     }
 
     /// The hash of the bytes of `words` in memory order.
-    pub(crate) fn hash<const N: usize>(&self, words: &[u64; N]) -> u64 {
+    pub(crate) fn hash(&self, words: &[u64]) -> u64 {
         // SAFETY: `words` is valid for reads of its size in bytes, and
         // `self.0` is a valid key; `__hsiphash_unaligned` reads nothing
         // else and has no alignment requirement.

@@ -11,7 +11,7 @@
 //! packet through a [`Packet`], a bounds-checked read-only view, and cannot
 //! change its fate: every packet is accepted.
 
-use super::constants::{NFPROTO_IPV6, NF_ACCEPT, NF_INET_LOCAL_IN};
+use super::constants::{NFPROTO_IPV6, NF_ACCEPT};
 use super::ffi;
 use crate::logic::account::Dir;
 use core::marker::PhantomData;
@@ -40,21 +40,26 @@ pub(crate) trait Observer: Send + Sync + 'static {
 
 /// A read-only view of a packet inside a hook.
 ///
+/// What every packet needs is read in one call into C when the view is
+/// made, together with the first [`ffi::HEAD_LEN`] bytes from the network
+/// header; only headers beyond those (IPv6 extension headers) and the
+/// socket lookup call into C again.
+///
 /// # Invariants
 ///
 /// `skb` and `state` are the valid arguments of a running hook call and
-/// outlive `'a`.
+/// outlive `'a`; `facts` was filled in from them.
 pub(crate) struct Packet<'a> {
     skb: *const bindings::sk_buff,
     state: *const ffi::NfHookState,
+    facts: ffi::PacketFacts,
     _hook: PhantomData<&'a ()>,
 }
 
 impl Packet<'_> {
     /// The packet's address family.
     pub(crate) fn family(&self) -> Family {
-        // SAFETY: `state` is valid by the type invariant.
-        match unsafe { ffi::netatop_hook_state_pf(self.state) } {
+        match self.facts.pf {
             NFPROTO_IPV6 => Family::Ipv6,
             _ => Family::Ipv4,
         }
@@ -63,43 +68,44 @@ impl Packet<'_> {
     /// Whether the packet arrives (`NF_INET_LOCAL_IN`) or leaves
     /// (`NF_INET_LOCAL_OUT`).
     pub(crate) fn direction(&self) -> Dir {
-        // SAFETY: `state` is valid by the type invariant.
-        match unsafe { ffi::netatop_hook_state_hook(self.state) } {
-            NF_INET_LOCAL_IN => Dir::In,
-            _ => Dir::Out,
+        if self.facts.local_in {
+            Dir::In
+        } else {
+            Dir::Out
         }
     }
 
     /// Cookie of the network namespace the packet is in (unique, never
     /// reused).
     pub(crate) fn net_cookie(&self) -> u64 {
-        // SAFETY: `state` is valid by the type invariant.
-        unsafe { ffi::netatop_hook_state_net_cookie(self.state) }
+        self.facts.net_cookie
     }
 
     /// How many packets a GSO packet stands for on the wire (1 otherwise).
     pub(crate) fn gso_segs(&self) -> u32 {
-        // SAFETY: `skb` is valid by the type invariant.
-        unsafe { ffi::netatop_skb_gso_segs(self.skb) }
+        self.facts.gso_segs
     }
 
     /// Length of the packet from the network header on (`skb->len`).
     pub(crate) fn len(&self) -> u32 {
-        // SAFETY: `skb` is valid by the type invariant.
-        unsafe { (*self.skb).len }
+        self.facts.len
     }
 
     /// Copies `N` bytes at `offset` from the network header, wherever in
     /// the skb they are; `None` if the packet is shorter.
     pub(crate) fn header<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+        let end = offset.checked_add(N)?;
+        if end <= usize::from(self.facts.head_len) {
+            return self.facts.head.get(offset..end)?.try_into().ok();
+        }
         let mut buf = [0u8; N];
-        // SAFETY: `skb` is valid by the type invariant.
-        let base = unsafe { ffi::netatop_skb_network_offset(self.skb) };
-        let offset = c_int::try_from(offset).ok()?.checked_add(base)?;
+        let offset = c_int::try_from(offset)
+            .ok()?
+            .checked_add(self.facts.network_offset)?;
         let len = c_int::try_from(N).ok()?;
-        // SAFETY: `skb` is valid; `buf` has room for `len` bytes. The
-        // function checks the range against the packet and returns NULL if
-        // it does not fit.
+        // SAFETY: `skb` is valid by the type invariant; `buf` has room for
+        // `len` bytes. The function checks the range against the packet
+        // and returns NULL if it does not fit.
         let p = unsafe {
             ffi::netatop_skb_header_pointer(self.skb, offset, len, buf.as_mut_ptr().cast())
         };
@@ -116,27 +122,16 @@ impl Packet<'_> {
 
     /// MTU and link header length of the device the packet passes.
     pub(crate) fn device(&self) -> Option<Device> {
-        // SAFETY: `state` is valid by the type invariant.
-        let dev = unsafe { ffi::netatop_hook_state_dev(self.state) };
-        if dev.is_null() {
-            return None;
-        }
-        // SAFETY: A device named in the hook state is held by the stack
-        // for the duration of the hook call.
-        Some(unsafe {
-            Device {
-                mtu: ffi::netatop_dev_mtu(dev),
-                hard_header_len: ffi::netatop_dev_hard_header_len(dev),
-            }
+        self.facts.has_dev.then_some(Device {
+            mtu: self.facts.mtu,
+            hard_header_len: self.facts.hard_header_len,
         })
     }
 
     /// The state (`TCP_ESTABLISHED`, ...) of the socket the stack attached
     /// to the packet, if any.
     pub(crate) fn socket_state(&self) -> Option<u8> {
-        // SAFETY: `skb` is valid by the type invariant.
-        let state = unsafe { ffi::netatop_skb_sk_state(self.skb) };
-        u8::try_from(state).ok()
+        u8::try_from(self.facts.sock_state).ok()
     }
 
     /// Whether a local socket takes this received packet (one the stack
@@ -153,8 +148,7 @@ impl Packet<'_> {
     /// disabled (threaded NAPI, busy polling), where the current task
     /// handles packets of other tasks' sockets.
     pub(crate) fn in_process_context(&self) -> bool {
-        // SAFETY: No preconditions.
-        unsafe { ffi::netatop_in_process_context() }
+        self.facts.in_process_context
     }
 }
 
@@ -237,10 +231,16 @@ unsafe extern "C" fn hook_callback<T: Observer>(
     // SAFETY: `private` came from `Arc::<T>::into_foreign` and stays alive
     // until the registration is gone and an RCU grace period has passed.
     let observer = unsafe { Arc::<T>::borrow(private) };
-    // INVARIANT: `skb` and `state` are valid for the duration of this call.
+    let mut facts = ffi::PacketFacts::EMPTY;
+    // SAFETY: `skb` and `state` are valid for the duration of this call;
+    // `facts` is valid for writes.
+    unsafe { ffi::netatop_packet_facts(skb, state, &mut facts) };
+    // INVARIANT: `skb` and `state` are valid for the duration of this
+    // call, `facts` was filled in from them.
     let packet = Packet {
         skb,
         state,
+        facts,
         _hook: PhantomData,
     };
     observer.observe(&packet);

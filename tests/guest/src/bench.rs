@@ -1,133 +1,235 @@
-//! netatop-bench: loopback packet rate and throughput, without netatop,
-//! with netatop, and with netatop holding 100 000 socket records, over
-//! IPv4 and IPv6, measured side by side in one boot. Prints a table with
-//! the ratios to the run without the module. A measurement, never a test.
+//! netatop-bench: what a netfilter accounting module costs per packet,
+//! measured side by side in one boot. A measurement, never a test.
 //!
-//!   netatop-bench [--udp-packets N] [--tcp-bytes N] [--rounds N]
+//!   netatop-bench [--rounds N] [--seconds S] [--records N] CONFIG...
+//!
+//! A CONFIG is `LABEL=MODULE` (a module file, loaded with insmod for the
+//! configuration's turn and removed after it), `LABEL=-` (no module), or
+//! `LABEL=MODULE@records`: the module while it holds a record for each of
+//! the `--records` idle UDP sockets (half IPv4, half IPv6; each sends one
+//! datagram after the module is loaded). The first CONFIG is the baseline
+//! every other is divided by.
+//!
+//! Each round runs every configuration once, in an order that rotates from
+//! round to round, and each configuration runs every workload for
+//! `--seconds`: UDP and TCP request/reply (64 bytes each way, one
+//! transaction in flight) over IPv4 and IPv6 loopback, and a TCP bulk
+//! transfer over IPv4. For each workload and configuration the program
+//! prints the median and the range of the per-round ratios to the
+//! baseline of the same round.
 
 use nix::sys::resource::{setrlimit, Resource};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::Command;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Config {
+    label: String,
+    module: Option<String>,
+    records: bool,
+}
 
 struct Args {
-    udp_packets: usize,
-    tcp_bytes: usize,
     rounds: usize,
+    seconds: f64,
+    records: usize,
+    configs: Vec<Config>,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: netatop-bench [--rounds N] [--seconds S] [--records N] LABEL=MODULE[@records]|LABEL=- ..."
+    );
+    std::process::exit(2);
 }
 
 fn args() -> Args {
     let mut a = Args {
-        udp_packets: 200_000,
-        tcp_bytes: 1 << 30,
-        rounds: 3,
+        rounds: 5,
+        seconds: 3.0,
+        records: 100_000,
+        configs: Vec::new(),
     };
-    let v: Vec<String> = std::env::args().skip(1).collect();
-    for pair in v.chunks(2) {
-        let n = pair
-            .get(1)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| usage());
-        match pair[0].as_str() {
-            "--udp-packets" => a.udp_packets = n,
-            "--tcp-bytes" => a.tcp_bytes = n,
-            "--rounds" => a.rounds = n,
-            _ => usage(),
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| usage());
+        match arg.as_str() {
+            "--rounds" => a.rounds = value().parse().unwrap_or_else(|_| usage()),
+            "--seconds" => a.seconds = value().parse().unwrap_or_else(|_| usage()),
+            "--records" => a.records = value().parse().unwrap_or_else(|_| usage()),
+            spec => {
+                let Some((label, module)) = spec.split_once('=') else {
+                    usage()
+                };
+                let (module, records) = match module.strip_suffix("@records") {
+                    Some(m) => (m, true),
+                    None => (module, false),
+                };
+                a.configs.push(Config {
+                    label: label.to_string(),
+                    module: (module != "-").then(|| module.to_string()),
+                    records,
+                });
+            }
         }
+    }
+    if a.configs.len() < 2 || a.rounds == 0 || a.seconds <= 0.0 {
+        usage();
     }
     a
 }
 
-fn usage() -> ! {
-    eprintln!("usage: netatop-bench [--udp-packets N] [--tcp-bytes N] [--rounds N]");
-    std::process::exit(2);
+#[derive(Clone, Copy)]
+enum Workload {
+    UdpRr(&'static str),
+    TcpRr(&'static str),
+    TcpBulk(&'static str),
 }
 
-/// Datagrams per second from one socket to another (64-byte payload),
-/// receiver in its own thread.
-fn udp_rate(host: &str, n: usize) -> f64 {
-    let rx = UdpSocket::bind(format!("{host}:0")).expect("bind");
-    let to = rx.local_addr().expect("addr");
-    let tx = UdpSocket::bind(format!("{host}:0")).expect("bind");
-    // Flow control: the receiver acknowledges every 64 datagrams so the
-    // sender cannot overrun the socket buffer (drops would skew the rate).
-    let ack = UdpSocket::bind(format!("{host}:0")).expect("bind");
-    let ack_to = ack.local_addr().expect("addr");
-    let receiver = std::thread::spawn(move || {
+const WORKLOADS: [(&str, Workload); 5] = [
+    ("UDP IPv4 req/reply /s", Workload::UdpRr("127.0.0.1")),
+    ("UDP IPv6 req/reply /s", Workload::UdpRr("[::1]")),
+    ("TCP IPv4 req/reply /s", Workload::TcpRr("127.0.0.1")),
+    ("TCP IPv6 req/reply /s", Workload::TcpRr("[::1]")),
+    ("TCP IPv4 bulk MB/s", Workload::TcpBulk("127.0.0.1")),
+];
+
+/// Calls `step` until `seconds` have passed; how many calls per second.
+fn timed(seconds: f64, mut step: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    let mut n = 0u64;
+    loop {
+        for _ in 0..64 {
+            step();
+        }
+        n += 64;
+        let t = start.elapsed().as_secs_f64();
+        if t >= seconds {
+            return n as f64 / t;
+        }
+    }
+}
+
+/// UDP transactions per second: 64 bytes to an echo thread and back.
+fn udp_rr(host: &str, seconds: f64) -> f64 {
+    let server = UdpSocket::bind(format!("{host}:0")).expect("bind");
+    let to = server.local_addr().expect("addr");
+    server
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = stop.clone();
+    let echo = std::thread::spawn(move || {
         let mut buf = [0u8; 64];
-        let back = UdpSocket::bind(SocketAddr::new(to.ip(), 0)).expect("bind");
-        for i in 1..=n {
-            rx.recv(&mut buf).expect("recv");
-            if i % 64 == 0 {
-                back.send_to(&[1], ack_to).expect("ack");
+        while !done.load(Ordering::Relaxed) {
+            if let Ok((n, from)) = server.recv_from(&mut buf) {
+                server.send_to(&buf[..n], from).expect("echo");
             }
         }
     });
-    let start = Instant::now();
-    let mut buf = [0u8; 8];
-    for i in 1..=n {
-        tx.send_to(&[0x42; 64], to).expect("send");
-        if i % 64 == 0 {
-            ack.recv(&mut buf).expect("ack");
-        }
-    }
-    receiver.join().expect("receiver");
-    n as f64 / start.elapsed().as_secs_f64()
+    let client = UdpSocket::bind(SocketAddr::new(to.ip(), 0)).expect("bind");
+    client.connect(to).expect("connect");
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut buf = [0u8; 64];
+    let rate = timed(seconds, || {
+        client.send(&[0x42; 64]).expect("send");
+        client.recv(&mut buf).expect("reply (a datagram lost?)");
+    });
+    stop.store(true, Ordering::Relaxed);
+    echo.join().expect("echo thread");
+    rate
 }
 
-/// Bytes per second over one TCP connection.
-fn tcp_rate(host: &str, bytes: usize) -> f64 {
+/// TCP transactions per second: 64 bytes to an echo thread and back.
+fn tcp_rr(host: &str, seconds: f64) -> f64 {
+    let l = TcpListener::bind(format!("{host}:0")).expect("listen");
+    let addr = l.local_addr().expect("addr");
+    let echo = std::thread::spawn(move || {
+        let (mut c, _) = l.accept().expect("accept");
+        c.set_nodelay(true).expect("nodelay");
+        let mut buf = [0u8; 64];
+        while c.read_exact(&mut buf).is_ok() {
+            c.write_all(&buf).expect("echo");
+        }
+    });
+    let mut c = TcpStream::connect(addr).expect("connect");
+    c.set_nodelay(true).expect("nodelay");
+    let mut buf = [0u8; 64];
+    let rate = timed(seconds, || {
+        c.write_all(&[0x42; 64]).expect("write");
+        c.read_exact(&mut buf).expect("reply");
+    });
+    drop(c);
+    echo.join().expect("echo thread");
+    rate
+}
+
+/// MB/s over one TCP connection, 64 KiB writes.
+fn tcp_bulk(host: &str, seconds: f64) -> f64 {
+    const CHUNK: usize = 1 << 16;
     let l = TcpListener::bind(format!("{host}:0")).expect("listen");
     let addr = l.local_addr().expect("addr");
     let reader = std::thread::spawn(move || {
         let (mut c, _) = l.accept().expect("accept");
-        let mut buf = vec![0u8; 1 << 16];
-        let mut got = 0;
-        while got < bytes {
-            match c.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => got += n,
-            }
-        }
+        let mut buf = vec![0u8; CHUNK];
+        while !matches!(c.read(&mut buf), Ok(0) | Err(_)) {}
     });
     let mut c = TcpStream::connect(addr).expect("connect");
-    let chunk = vec![0x17u8; 1 << 16];
-    let start = Instant::now();
-    let mut left = bytes;
-    while left > 0 {
-        let n = left.min(chunk.len());
-        c.write_all(&chunk[..n]).expect("write");
-        left -= n;
-    }
+    let chunk = vec![0x17u8; CHUNK];
+    let writes = timed(seconds, || c.write_all(&chunk).expect("write"));
     drop(c);
     reader.join().expect("reader");
-    bytes as f64 / start.elapsed().as_secs_f64()
+    writes * CHUNK as f64 / 1e6
 }
 
-/// Opens `n` UDP sockets (half IPv4, half IPv6) that each send one
-/// datagram, so the module holds a record for each; they stay open.
-fn idle_sockets(n: usize) -> Vec<UdpSocket> {
-    let sink4 = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    let sink6 = UdpSocket::bind("[::1]:0").expect("bind");
-    let mut v = Vec::with_capacity(n);
-    for i in 0..n {
-        let (host, sink) = if i % 2 == 0 {
-            ("127.0.0.1:0", &sink4)
-        } else {
-            ("[::1]:0", &sink6)
-        };
-        let s = UdpSocket::bind(host).expect("bind (raise the open-file limit?)");
-        s.send_to(&[0], sink.local_addr().expect("addr"))
-            .expect("send");
-        v.push(s);
+fn run(w: Workload, seconds: f64) -> f64 {
+    match w {
+        Workload::UdpRr(host) => udp_rr(host, seconds),
+        Workload::TcpRr(host) => tcp_rr(host, seconds),
+        Workload::TcpBulk(host) => tcp_bulk(host, seconds),
     }
-    v
 }
 
-/// The best of `rounds` measurements (least disturbed by the emulator).
-fn best(rounds: usize, f: impl Fn() -> f64) -> f64 {
-    (0..rounds).map(|_| f()).fold(0.0, f64::max)
+/// `n` idle UDP sockets, half IPv4, half IPv6, and the sockets they send
+/// to.
+struct Idle {
+    sockets: Vec<UdpSocket>,
+    sink4: UdpSocket,
+    sink6: UdpSocket,
+}
+
+impl Idle {
+    fn open(n: usize) -> Idle {
+        let sink4 = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let sink6 = UdpSocket::bind("[::1]:0").expect("bind");
+        let sockets = (0..n)
+            .map(|i| {
+                let host = if i % 2 == 0 { "127.0.0.1:0" } else { "[::1]:0" };
+                UdpSocket::bind(host).expect("bind (open-file limit, port range?)")
+            })
+            .collect();
+        Idle {
+            sockets,
+            sink4,
+            sink6,
+        }
+    }
+
+    /// Every socket sends one datagram, so that a loaded module makes a
+    /// record of it.
+    fn touch(&self) {
+        let to4 = self.sink4.local_addr().expect("addr");
+        let to6 = self.sink6.local_addr().expect("addr");
+        for (i, s) in self.sockets.iter().enumerate() {
+            s.send_to(&[0], if i % 2 == 0 { to4 } else { to6 })
+                .expect("send");
+        }
+    }
 }
 
 fn sh(cmd: &str) {
@@ -140,74 +242,101 @@ fn sh(cmd: &str) {
     assert!(ok, "'{cmd}' failed");
 }
 
+/// The `#sockinfo` line of `/proc/netatop`: how many records the module
+/// holds.
+fn records_line() -> String {
+    std::fs::read_to_string("/proc/netatop")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("#sockinfo:"))
+        .unwrap_or("#sockinfo: (no /proc/netatop)")
+        .to_string()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+fn module_name(path: &str) -> String {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.trim_end_matches(".ko").replace('-', "_")
+}
+
 fn main() {
     let a = args();
     if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, 200_000, 200_000) {
         eprintln!("cannot raise the open-file limit: {e}");
     }
-    let cases: [(&str, &str, bool); 4] = [
-        ("UDP IPv4 datagrams/s", "127.0.0.1", true),
-        ("UDP IPv6 datagrams/s", "[::1]", true),
-        ("TCP IPv4 MB/s", "127.0.0.1", false),
-        ("TCP IPv6 MB/s", "[::1]", false),
-    ];
-    let measure = |label: &str| -> Vec<f64> {
-        eprintln!("measuring: {label}");
-        cases
-            .iter()
-            .map(|&(_, host, udp)| {
-                if udp {
-                    best(a.rounds, || udp_rate(host, a.udp_packets))
-                } else {
-                    best(a.rounds, || tcp_rate(host, a.tcp_bytes)) / 1e6
+    let idle = a.configs.iter().any(|c| c.records).then(|| {
+        // Enough ephemeral ports for the sockets of each address family.
+        sh("echo 1025 65535 > /proc/sys/net/ipv4/ip_local_port_range");
+        Idle::open(a.records)
+    });
+
+    // rates[round][config][workload]
+    let mut rates = vec![vec![vec![0.0; WORKLOADS.len()]; a.configs.len()]; a.rounds];
+    let mut held = vec![String::new(); a.configs.len()];
+    for (round, row) in rates.iter_mut().enumerate() {
+        for k in 0..a.configs.len() {
+            let ci = (round + k) % a.configs.len();
+            let c = &a.configs[ci];
+            eprintln!("round {}/{}: {}", round + 1, a.rounds, c.label);
+            if let Some(m) = &c.module {
+                sh(&format!("insmod {m}"));
+            }
+            if c.records {
+                if let Some(idle) = &idle {
+                    idle.touch();
                 }
-            })
-            .collect()
-    };
-    let without = measure("without netatop");
-    sh("insmod /lib/modules/netatop.ko sockmem=16777216");
-    let with = measure("with netatop");
-    // Enough ephemeral ports for 50 000 sockets per address family.
-    sh("echo 1025 65535 > /proc/sys/net/ipv4/ip_local_port_range");
-    let sockets = idle_sockets(100_000);
-    let table = std::fs::read_to_string("/proc/netatop").unwrap_or_default();
-    let records = table
-        .lines()
-        .find(|l| l.starts_with("#sockinfo:"))
-        .unwrap_or("")
-        .to_string();
-    let loaded = measure("with netatop and 100 000 idle sockets");
-    drop(sockets);
-    sh("rmmod netatop");
+                held[ci] = records_line();
+            }
+            for (wi, &(_, w)) in WORKLOADS.iter().enumerate() {
+                row[ci][wi] = run(w, a.seconds);
+            }
+            if let Some(m) = &c.module {
+                sh(&format!("rmmod {}", module_name(m)));
+            }
+        }
+    }
 
     println!(
-        "netatop-bench: best of {} rounds; {} UDP datagrams of 64 bytes, {} MiB of TCP per round",
-        a.rounds,
-        a.udp_packets,
-        a.tcp_bytes >> 20
+        "netatop-bench: {} rounds, {} s per workload and configuration, configurations interleaved",
+        a.rounds, a.seconds
     );
-    println!("module loaded with sockmem=16777216; {records}");
-    println!(
-        "{:<24}{:>14}{:>14}{:>8}{:>18}{:>8}",
-        "", "without", "with", "ratio", "with 100k socks", "ratio"
-    );
-    for (i, (label, _, _)) in cases.iter().enumerate() {
-        println!(
-            "{:<24}{:>14.1}{:>14.1}{:>8.3}{:>18.1}{:>8.3}",
-            label,
-            without[i],
-            with[i],
-            with[i] / without[i],
-            loaded[i],
-            loaded[i] / without[i]
-        );
+    for (ci, c) in a.configs.iter().enumerate() {
+        let module = c.module.as_deref().unwrap_or("no module");
+        let extra = if c.records {
+            format!(" with {} idle sockets ({})", a.records, held[ci])
+        } else {
+            String::new()
+        };
+        println!("  {:<12} {module}{extra}", c.label);
     }
-    let v6_over_v4 = |r: &Vec<f64>, i: usize| r[i + 1] / r[i];
     println!(
-        "IPv6/IPv4 ratio with netatop: UDP {:.3} (without: {:.3}), TCP {:.3} (without: {:.3})",
-        v6_over_v4(&with, 0),
-        v6_over_v4(&without, 0),
-        v6_over_v4(&with, 2),
-        v6_over_v4(&without, 2)
+        "ratio to '{}' in the same round: median [min-max]",
+        a.configs[0].label
     );
+    print!("{:<24}{:>12}", "", a.configs[0].label);
+    for c in &a.configs[1..] {
+        print!("{:>22}", c.label);
+    }
+    println!();
+    for (wi, (label, _)) in WORKLOADS.iter().enumerate() {
+        let mut base: Vec<f64> = rates.iter().map(|row| row[0][wi]).collect();
+        print!("{:<24}{:>12.0}", label, median(&mut base));
+        for ci in 1..a.configs.len() {
+            let mut ratios: Vec<f64> = rates.iter().map(|row| row[ci][wi] / row[0][wi]).collect();
+            let m = median(&mut ratios);
+            let cell = format!("{m:.3} [{:.3}-{:.3}]", ratios[0], ratios[ratios.len() - 1]);
+            print!("{cell:>22}");
+        }
+        println!();
+    }
+    drop(idle);
 }
