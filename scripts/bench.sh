@@ -44,7 +44,8 @@ if [ -n "${NETATOP_BENCH_C:-}" ]; then
 	rm -rf "$csrc"
 	mkdir -p "$csrc"
 	cp -p "$NETATOP_BENCH_C"/netatop.c "$NETATOP_BENCH_C"/*.h "$csrc"
-	echo 'obj-m := netatop.o' >"$csrc/Kbuild"
+	# Its K&R-style declarations are errors for this kernel's clang.
+	printf 'obj-m := netatop.o\nccflags-y := -Wno-error -Wno-strict-prototypes\n' >"$csrc/Kbuild"
 	# shellcheck disable=SC2086
 	make -s -C "$KDIR" M="$csrc" $tools modules
 	files+=(-f "$csrc/netatop.ko:/lib/modules/c/netatop.ko")
