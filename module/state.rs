@@ -456,12 +456,13 @@ impl Observer for State {
 impl ReadObserver for State {
     /// A task read from a socket: a socket without an owner binds to it,
     /// and what was parked on it is charged to it.
+    /// Only a socket without an owner binds: with none in the table, a
+    /// read costs nothing more than this test.
+    fn wants_read(&self) -> bool {
+        self.unowned.count() > 0 && recv_probe::in_process_context()
+    }
+
     fn read(&self, id: &SocketId) {
-        // Only a socket without an owner binds: with none in the table,
-        // a read costs nothing more than this test.
-        if self.unowned.count() == 0 || !recv_probe::in_process_context() {
-            return;
-        }
         let reader = task::current_owner();
         for key in id.keys().into_iter().flatten() {
             let mut chain = self.socks.lock(self.hash_key.hash(key.words().as_slice()));

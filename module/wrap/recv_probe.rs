@@ -20,6 +20,12 @@ use kernel::types::ForeignOwnable;
 
 /// What a [`RecvProbe`] tells: a task read from a TCP or UDP socket.
 pub(crate) trait ReadObserver: Send + Sync + 'static {
+    /// Whether [`ReadObserver::read`] is to be called for the read under
+    /// way: asked first, on every read, so it must be cheap.
+    fn wants_read(&self) -> bool {
+        true
+    }
+
     /// The current task read (successfully) from the socket `id`. Called
     /// with preemption disabled: must not sleep.
     fn read(&self, id: &SocketId);
@@ -101,7 +107,10 @@ unsafe extern "C" fn probe<T: ReadObserver>(
     ret: c_int,
     _flags: c_int,
 ) {
-    if ret < 0 {
+    // SAFETY: `data` came from `Arc::<T>::into_foreign` and stays alive
+    // until the probe is unregistered and no call of it runs.
+    let observer = unsafe { Arc::<T>::borrow(data) };
+    if ret < 0 || !observer.wants_read() {
         return;
     }
     let mut raw = ffi::SockId::default();
@@ -120,8 +129,5 @@ unsafe extern "C" fn probe<T: ReadObserver>(
         local: raw.local,
         remote: raw.remote,
     };
-    // SAFETY: `data` came from `Arc::<T>::into_foreign` and stays alive
-    // until the probe is unregistered and no call of it runs.
-    let observer = unsafe { Arc::<T>::borrow(data) };
     observer.read(&id);
 }
