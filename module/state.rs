@@ -353,6 +353,23 @@ impl State {
         }
     }
 
+    /// A packet on the record of `key` in a locked bucket, if it has one:
+    /// updates it and charges or parks the packet; whether it had one.
+    fn on_record(
+        &self,
+        chain: &mut Chain<SockEntry>,
+        key: &SockKey,
+        seen: &Seen,
+        sender: Option<Owner>,
+    ) -> bool {
+        let Some(e) = chain.iter_mut().find(|e| e.record.key == *key) else {
+            return false;
+        };
+        let charge = self.update(&mut e.record, seen, sender);
+        self.settle(&mut e.cells, key.proto, charge, seen.amount.packets, sender);
+        true
+    }
+
     /// Adds a new record to its locked bucket, within the unowned quota if
     /// it has no owner; whether it was added.
     fn add(&self, chain: &mut Chain<SockEntry>, entry: SockEntry) -> bool {
@@ -412,13 +429,8 @@ impl Observer for State {
         };
 
         let hash = self.hash_key.hash(key.words().as_slice());
-        {
-            let mut chain = self.socks.lock(hash);
-            if let Some(e) = chain.iter_mut().find(|e| e.record.key == key) {
-                let charge = self.update(&mut e.record, &seen, sender);
-                self.settle(&mut e.cells, key.proto, charge, amount.packets, sender);
-                return;
-            }
+        if self.on_record(&mut self.socks.lock(hash), &key, &seen, sender) {
+            return;
         }
         // The socket lookup runs without the bucket lock; another CPU may
         // add the record meanwhile.
@@ -428,9 +440,7 @@ impl Observer for State {
             return;
         }
         let mut chain = self.socks.lock(hash);
-        if let Some(e) = chain.iter_mut().find(|e| e.record.key == key) {
-            let charge = self.update(&mut e.record, &seen, sender);
-            self.settle(&mut e.cells, key.proto, charge, amount.packets, sender);
+        if self.on_record(&mut chain, &key, &seen, sender) {
             return;
         }
         let mut record = SockRecord::new(key, seen.now);

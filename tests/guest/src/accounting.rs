@@ -301,6 +301,30 @@ pub fn unread_socket_becomes_unident() -> Check {
     Ok(())
 }
 
+/// A child that only reads: it binds a UDP socket to `bind` (in network
+/// namespace `netns` if given), reports its port, blocks in `recv` for
+/// `k` datagrams, reports its thread id and waits to be finished.
+pub fn udp_reader(
+    name: &'static str,
+    bind: &'static str,
+    netns: Option<&'static str>,
+    k: usize,
+) -> Child {
+    Child::spawn(name, move |ctl: &mut Ctl| {
+        if let Some(ns) = netns {
+            enter_netns(ns).expect("netns");
+        }
+        let s = UdpSocket::bind(bind).expect("bind");
+        ctl.report(&s.local_addr().expect("addr").port().to_string());
+        let mut buf = [0u8; 2048];
+        for _ in 0..k {
+            s.recv(&mut buf).expect("recv");
+        }
+        ctl.report(&gettid().to_string());
+        ctl.wait();
+    })
+}
+
 /// A process that only reads: a UDP socket (in namespace `netns`, or
 /// ours) reads K datagrams that arrive from `from`, blocking in `recv`;
 /// it is charged exactly K received packets and their wire bytes, nothing
@@ -309,19 +333,7 @@ fn receive_only_exact(bind: &'static str, from: &str, netns: Option<&'static str
     const K: usize = 25;
     const S: usize = 120;
     let before = proc_values()?;
-    let mut rx = Child::spawn("only-reads", move |ctl: &mut Ctl| {
-        if let Some(ns) = netns {
-            enter_netns(ns).expect("netns");
-        }
-        let s = UdpSocket::bind(bind).expect("bind");
-        ctl.report(&s.local_addr().expect("addr").port().to_string());
-        let mut buf = [0u8; 2048];
-        for _ in 0..K {
-            s.recv(&mut buf).expect("recv");
-        }
-        ctl.report(&gettid().to_string());
-        ctl.wait();
-    });
+    let mut rx = udp_reader("only-reads", bind, netns, K);
     let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
     let mut to: SocketAddr = bind.parse().unwrap();
     to.set_port(port);

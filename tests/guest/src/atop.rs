@@ -132,16 +132,7 @@ pub fn atop_shows_exact_process_and_thread_counters() -> Check {
 pub fn atop_shows_a_receive_only_process() -> Check {
     const K: u64 = 40;
     const SIZE: usize = 200;
-    let mut reader = Child::spawn("atop-reader", |ctl: &mut Ctl| {
-        let s = UdpSocket::bind("[::1]:0").expect("bind");
-        ctl.report(&s.local_addr().expect("addr").port().to_string());
-        let mut buf = [0u8; 2048];
-        for _ in 0..K {
-            s.recv(&mut buf).expect("recv");
-        }
-        ctl.report(&gettid().to_string());
-        ctl.wait();
-    });
+    let mut reader = crate::accounting::udp_reader("atop-reader", "[::1]:0", None, K as usize);
     let port: u16 = reader.read().parse().map_err(|_| "reader did not start")?;
     let tx = UdpSocket::bind("[::1]:0").map_err(|e| e.to_string())?;
     for _ in 0..K {
