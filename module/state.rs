@@ -226,14 +226,24 @@ impl State {
         self.gc_started.fetch_add(1, Full);
 
         self.exits.expire();
-        self.collect_tasks(now);
+        let (mut exited, mut lost) = self.collect_tasks();
+        // The socket records of ended processes go first, and with them
+        // the last references to their task records, whose memory the
+        // exit list may then use.
+        self.collect_sockets(now);
+        lost += self.exits.append(&mut exited);
+        if lost > 0 {
+            pr_warn!(
+                "{} exited processes dropped: task memory bound (taskmem) reached or memory short\n",
+                lost
+            );
+        }
     }
 
-    /// Drops the records of threads that ended and moves processes that
-    /// ended to the exit list, after the socket records: those of ended
-    /// processes go, and with them the last references to their task
-    /// records, whose memory the exit list may then use.
-    fn collect_tasks(&self, now: u64) {
+    /// Drops the records of threads that ended and closes those of
+    /// processes that ended; returns these, for the exit list, and how
+    /// many did not fit.
+    fn collect_tasks(&self) -> (KVVec<TaskRecord>, usize) {
         let mut exited = KVVec::new();
         let mut lost = 0;
         for b in 0..self.tasks.buckets() {
@@ -267,14 +277,7 @@ impl State {
                 }
             }
         }
-        self.collect_sockets(now);
-        lost += self.exits.append(&mut exited);
-        if lost > 0 {
-            pr_warn!(
-                "{} exited processes dropped: task memory bound (taskmem) reached or memory short\n",
-                lost
-            );
-        }
+        (exited, lost)
     }
 
     fn collect_sockets(&self, now: u64) {
