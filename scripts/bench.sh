@@ -15,7 +15,14 @@
 # then, with netatopd running, netatop-exit-storm: 10 000 short-lived
 # processes, how fast netatopd drains them and how long EMPTY_EXIT waits.
 #
+# With --profile N it times nothing: it boots the same configurations
+# once under a QEMU plugin (bench/profile) that counts the instructions
+# the kernel executes during exactly N transactions of each request/reply
+# workload, and prints them per transaction, by function, against the
+# first configuration. Counts are the same from run to run.
+#
 #   scripts/bench.sh [--rounds N] [--seconds S] [--records N]
+#   scripts/bench.sh --profile N [--records N]
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -57,6 +64,29 @@ for spec in ${NETATOP_BENCH_EXTRA:-}; do
 	files+=(-f "${spec#*=}:/lib/modules/$label/netatop.ko")
 	configs+=("$label=/lib/modules/$label/netatop.ko")
 done
+
+profile=
+for ((i = 1; i <= $#; i++)); do
+	if [ "${!i}" = --profile ]; then
+		j=$((i + 1))
+		profile=${!j:-}
+	fi
+done
+if [ -n "$profile" ]; then
+	plugin="$NETATOP_CACHE/netatop_profile.so"
+	gcc -O2 -Wall -Wextra -shared -fPIC -fvisibility=hidden \
+		-o "$plugin" "$NETATOP_TOP/bench/profile/netatop_profile.c"
+	out=$(mktemp -d "${TMPDIR:-/tmp}/netatop-profile.XXXXXX")
+	trap 'rm -rf "$out"' EXIT
+	NETATOP_PROFILE_MARK=$(awk '$3 == "__x64_sys_sync" { print $1 }' "$KDIR/System.map")
+	[ -n "$NETATOP_PROFILE_MARK" ] || die "no __x64_sys_sync in $KDIR/System.map"
+	export NETATOP_PROFILE_MARK NETATOP_PROFILE_OUT="$out/window"
+	"$NETATOP_TOP/scripts/vm-run.sh" --no-build --module "$modsrc/netatop.ko" --timeout 3000 \
+		--plugin "$plugin" "${files[@]}" -- "netatop-bench $* ${configs[*]}" >"$out/bench"
+	python3 "$NETATOP_TOP/bench/profile/report.py" "$KDIR/System.map" "$out/bench" \
+		"$out/window" "$profile"
+	exit
+fi
 
 exec "$NETATOP_TOP/scripts/vm-run.sh" --no-build --module "$modsrc/netatop.ko" --timeout 3000 \
 	"${files[@]}" -- "netatop-bench $* ${configs[*]} && insmod /lib/modules/netatop.ko && netatopd && sleep 1 && netatop-exit-storm 10000"

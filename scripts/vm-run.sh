@@ -22,6 +22,8 @@
 #       --systemd            boot with the host's systemd as PID 1 instead of
 #                            the busybox /init; the command runs as the
 #                            service netatop-vm-job
+#       --plugin FILE        load the QEMU TCG plugin FILE (one host thread
+#                            for all vCPUs, as its counters need)
 #
 # With NETATOP_KERNEL=bench the benchmark kernel (scripts/setup.sh --bench)
 # boots instead of the test kernel.
@@ -46,6 +48,7 @@ build=1
 module="$NETATOP_TOP/netatop.ko"
 kernel=
 systemd=0
+plugin=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-f|--file) files+=("$2"); shift 2 ;;
@@ -56,6 +59,7 @@ while [ $# -gt 0 ]; do
 	--kernel) kernel=$2; shift 2 ;;
 	--tree) trees+=("$2"); shift 2 ;;
 	--systemd) systemd=1; shift ;;
+	--plugin) plugin=(-plugin "$2"); shift 2 ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	--) shift; break ;;
 	-*) die "unknown option $1 (see --help)" ;;
@@ -86,7 +90,7 @@ chmod 755 "$root/init"
 # ip_local_deliver while netfilter hooks were unregistered under
 # traffic); one host thread for all vCPUs keeps SMP without that race.
 accel=tcg
-if [ -n "$kernel" ]; then
+if [ -n "$kernel" ] || [ ${#plugin[@]} -gt 0 ]; then
 	accel=tcg,thread=single
 fi
 if [ -z "$kernel" ]; then
@@ -149,7 +153,7 @@ console="$work/console.log"
 output="$work/output.log"
 set +e
 timeout --signal=KILL "$timeout" qemu-system-x86_64 \
-	-accel "$accel" -cpu max -m 1024 -smp 2 \
+	-accel "$accel" -cpu max -m 1024 -smp 2 "${plugin[@]}" \
 	-display none -monitor none -no-reboot \
 	-kernel "$kernel" \
 	-initrd "$work/initramfs.cpio.gz" \

@@ -2,6 +2,7 @@
 //! measured side by side in one boot. A measurement, never a test.
 //!
 //!   netatop-bench [--rounds N] [--seconds S] [--records N] CONFIG...
+//!   netatop-bench --profile N [--records N] CONFIG...
 //!
 //! A CONFIG is `LABEL=MODULE` (a module file, loaded with insmod for the
 //! configuration's turn and removed after it), `LABEL=-` (no module), or
@@ -19,6 +20,12 @@
 //! other CPUs (which under emulation varies by a factor of ten). For each workload and configuration the program
 //! prints the median and the range of the per-round ratios to the
 //! baseline of the same round.
+//!
+//! With `--profile N` it times nothing: for each configuration once, it
+//! prints the addresses of the module's symbols, then runs each
+//! request/reply workload for exactly N transactions between two `sync`
+//! calls, the marks at which scripts/profile.sh's QEMU plugin starts and
+//! stops counting the instructions the kernel executes.
 
 use nix::sys::resource::{setrlimit, Resource};
 use std::io::{Read, Write};
@@ -33,6 +40,7 @@ struct Config {
 }
 
 struct Args {
+    profile: Option<u64>,
     rounds: usize,
     seconds: f64,
     records: usize,
@@ -41,13 +49,14 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: netatop-bench [--rounds N] [--seconds S] [--records N] LABEL=MODULE[@records]|LABEL=- ..."
+        "usage: netatop-bench [--rounds N] [--seconds S] [--profile N] [--records N] LABEL=MODULE[@records]|LABEL=- ..."
     );
     std::process::exit(2);
 }
 
 fn args() -> Args {
     let mut a = Args {
+        profile: None,
         rounds: 5,
         seconds: 3.0,
         records: 100_000,
@@ -59,6 +68,7 @@ fn args() -> Args {
         match arg.as_str() {
             "--rounds" => a.rounds = value().parse().unwrap_or_else(|_| usage()),
             "--seconds" => a.seconds = value().parse().unwrap_or_else(|_| usage()),
+            "--profile" => a.profile = Some(value().parse().unwrap_or_else(|_| usage())),
             "--records" => a.records = value().parse().unwrap_or_else(|_| usage()),
             spec => {
                 let Some((label, module)) = spec.split_once('=') else {
@@ -76,7 +86,8 @@ fn args() -> Args {
             }
         }
     }
-    if a.configs.len() < 2 || a.rounds == 0 || a.seconds <= 0.0 {
+    let configs = if a.profile.is_some() { 1 } else { 2 };
+    if a.configs.len() < configs || a.rounds == 0 || a.seconds <= 0.0 {
         usage();
     }
     a
@@ -97,8 +108,31 @@ const WORKLOADS: [(&str, Workload); 5] = [
     ("TCP IPv4 bulk MB/s", Workload::TcpBulk("127.0.0.1")),
 ];
 
-/// Calls `step` until `seconds` have passed; how many calls per second.
-fn timed(seconds: f64, mut step: impl FnMut()) -> f64 {
+/// How long a workload runs.
+#[derive(Clone, Copy)]
+enum Span {
+    Seconds(f64),
+    /// Exactly this many steps between two `sync` calls, after a warm-up.
+    Marked(u64),
+}
+
+/// Calls `step` for `span`; how many calls per second (for a marked span,
+/// how many calls).
+fn timed(span: Span, mut step: impl FnMut()) -> f64 {
+    let seconds = match span {
+        Span::Seconds(s) => s,
+        Span::Marked(n) => {
+            for _ in 0..256 {
+                step();
+            }
+            nix::unistd::sync();
+            for _ in 0..n {
+                step();
+            }
+            nix::unistd::sync();
+            return n as f64;
+        }
+    };
     let start = Instant::now();
     let mut n = 0u64;
     loop {
@@ -117,7 +151,7 @@ fn timed(seconds: f64, mut step: impl FnMut()) -> f64 {
 /// back, both ends in this thread. Loopback delivers a datagram before
 /// the send returns, so every step finds its data waiting: what is
 /// measured is the packet path, not the scheduler.
-fn udp_rr(host: &str, seconds: f64) -> f64 {
+fn udp_rr(host: &str, span: Span) -> f64 {
     let a = UdpSocket::bind(format!("{host}:0")).expect("bind");
     let b = UdpSocket::bind(format!("{host}:0")).expect("bind");
     a.connect(b.local_addr().expect("addr")).expect("connect");
@@ -127,7 +161,7 @@ fn udp_rr(host: &str, seconds: f64) -> f64 {
             .expect("timeout");
     }
     let mut buf = [0u8; 64];
-    timed(seconds, || {
+    timed(span, || {
         a.send(&[0x42; 64]).expect("send");
         b.recv(&mut buf).expect("request (a datagram lost?)");
         b.send(&buf).expect("reply");
@@ -152,10 +186,10 @@ fn tcp_pair(host: &str) -> (TcpStream, TcpStream) {
 
 /// TCP transactions per second: 64 bytes one way and back over one
 /// connection, both ends in this thread (as for UDP).
-fn tcp_rr(host: &str, seconds: f64) -> f64 {
+fn tcp_rr(host: &str, span: Span) -> f64 {
     let (mut a, mut b) = tcp_pair(host);
     let mut buf = [0u8; 64];
-    timed(seconds, || {
+    timed(span, || {
         a.write_all(&[0x42; 64]).expect("write");
         b.read_exact(&mut buf).expect("request");
         b.write_all(&buf).expect("reply");
@@ -166,23 +200,23 @@ fn tcp_rr(host: &str, seconds: f64) -> f64 {
 /// MB/s over one TCP connection: 32 KiB written, then read at the other
 /// end, in this thread (less than the receive window, so the write never
 /// waits for the read).
-fn tcp_bulk(host: &str, seconds: f64) -> f64 {
+fn tcp_bulk(host: &str, span: Span) -> f64 {
     const CHUNK: usize = 1 << 15;
     let (mut a, mut b) = tcp_pair(host);
     let chunk = vec![0x17u8; CHUNK];
     let mut buf = vec![0u8; CHUNK];
-    let writes = timed(seconds, || {
+    let writes = timed(span, || {
         a.write_all(&chunk).expect("write");
         b.read_exact(&mut buf).expect("read");
     });
     writes * CHUNK as f64 / 1e6
 }
 
-fn run(w: Workload, seconds: f64) -> f64 {
+fn run(w: Workload, span: Span) -> f64 {
     match w {
-        Workload::UdpRr(host) => udp_rr(host, seconds),
-        Workload::TcpRr(host) => tcp_rr(host, seconds),
-        Workload::TcpBulk(host) => tcp_bulk(host, seconds),
+        Workload::UdpRr(host) => udp_rr(host, span),
+        Workload::TcpRr(host) => tcp_rr(host, span),
+        Workload::TcpBulk(host) => tcp_bulk(host, span),
     }
 }
 
@@ -259,6 +293,36 @@ fn module_name(path: &str) -> String {
     file.trim_end_matches(".ko").replace('-', "_")
 }
 
+/// The `--profile` run: for each configuration, the module's symbols
+/// (`@@profile-symbol LABEL ADDRESS NAME`), then one marked window per
+/// request/reply workload (`@@profile-window LABEL WORKLOAD`), in order.
+fn profile(a: &Args, n: u64, idle: Option<&Idle>) {
+    for c in &a.configs {
+        if let Some(m) = &c.module {
+            sh(&format!("insmod {m}"));
+            let tag = format!("[{}]", module_name(m));
+            let syms = std::fs::read_to_string("/proc/kallsyms").expect("/proc/kallsyms");
+            for l in syms.lines().filter(|l| l.ends_with(&tag)) {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                println!("@@profile-symbol {} {} {}", c.label, f[0], f[2]);
+            }
+        }
+        for &(label, w) in WORKLOADS
+            .iter()
+            .filter(|(_, w)| !matches!(w, Workload::TcpBulk(_)))
+        {
+            if let Some(idle) = idle.filter(|_| c.records) {
+                idle.touch();
+            }
+            println!("@@profile-window {} {label}", c.label);
+            run(w, Span::Marked(n));
+        }
+        if let Some(m) = &c.module {
+            sh(&format!("rmmod {}", module_name(m)));
+        }
+    }
+}
+
 fn main() {
     let a = args();
     if let Err(e) = setrlimit(Resource::RLIMIT_NOFILE, 200_000, 200_000) {
@@ -269,6 +333,11 @@ fn main() {
         sh("echo 1025 65535 > /proc/sys/net/ipv4/ip_local_port_range");
         Idle::open(a.records)
     });
+
+    if let Some(n) = a.profile {
+        profile(&a, n, idle.as_ref());
+        return;
+    }
 
     // rates[round][config][workload]
     let mut rates = vec![vec![vec![0.0; WORKLOADS.len()]; a.configs.len()]; a.rounds];
@@ -287,7 +356,7 @@ fn main() {
                 if let Some(idle) = idle.as_ref().filter(|_| c.records) {
                     idle.touch();
                 }
-                row[ci][wi] = run(w, a.seconds);
+                row[ci][wi] = run(w, Span::Seconds(a.seconds));
             }
             if c.records {
                 held[ci] = records_line();

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Instructions the kernel executed per transaction, by function, from the
+windows netatop_profile.so wrote and netatop-bench --profile's output.
+
+  report.py SYSTEM_MAP BENCH_OUTPUT WINDOW_PREFIX TRANSACTIONS
+
+For every workload: each configuration's instructions per transaction
+and, for every configuration but the first, the functions whose count
+differs from the first configuration's by at least one instruction per
+transaction, largest first.
+"""
+
+import bisect
+import collections
+import sys
+
+
+def kernel_symbols(path):
+    syms = []
+    with open(path) as f:
+        for line in f:
+            addr, kind, name = line.split()[:3]
+            if kind in "tTwW":
+                syms.append((int(addr, 16), name))
+    return syms
+
+
+def main():
+    system_map, output, prefix, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    base = kernel_symbols(system_map)
+    module = collections.defaultdict(list)
+    windows = []
+    with open(output) as f:
+        for line in f:
+            w = line.split()
+            if not w:
+                continue
+            if w[0] == "@@profile-symbol":
+                module[w[1]].append((int(w[2], 16), w[1] + ":" + w[3]))
+            elif w[0] == "@@profile-window":
+                windows.append((w[1], " ".join(w[2:])))
+    if not windows:
+        sys.exit("report.py: no profile windows in " + output)
+
+    # per[workload][config] = {function: instructions per transaction}
+    per = collections.defaultdict(dict)
+    configs = []
+    for k, (config, workload) in enumerate(windows, 1):
+        if config not in configs:
+            configs.append(config)
+        syms = sorted(base + module[config])
+        addrs = [a for a, _ in syms]
+        funcs = collections.Counter()
+        with open(f"{prefix}.{k}") as f:
+            for line in f:
+                addr, insns, runs = line.split()
+                a = int(addr, 16)
+                i = bisect.bisect_right(addrs, a) - 1
+                name = syms[i][1] if i >= 0 else "?"
+                funcs[name] += int(insns) * int(runs)
+        per[workload][config] = {name: c / n for name, c in funcs.items()}
+
+    print(f"kernel instructions per transaction ({n} transactions per window)")
+    for workload, by_config in per.items():
+        print(f"\n{workload}")
+        first = configs[0]
+        ref = by_config.get(first, {})
+        for config in configs:
+            funcs = by_config.get(config)
+            if funcs is None:
+                continue
+            total = sum(funcs.values())
+            line = f"  {config:<12} {total:10.0f}"
+            if config != first:
+                line += f"   {total - sum(ref.values()):+8.0f} against {first}"
+            print(line)
+        for config in configs[1:]:
+            funcs = by_config.get(config)
+            if funcs is None:
+                continue
+            names = set(funcs) | set(ref)
+            diff = sorted(((funcs.get(x, 0) - ref.get(x, 0), x) for x in names),
+                          key=lambda d: -abs(d[0]))
+            shown = [(d, x) for d, x in diff if abs(d) >= 1][:25]
+            print(f"  {config} against {first}, by function:")
+            for d, x in shown:
+                print(f"    {d:+8.1f}  {x}")
+
+
+main()
