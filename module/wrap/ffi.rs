@@ -49,12 +49,16 @@ const _: () = {
     assert!(core::mem::offset_of!(SockId, v4_too) == 46);
 };
 
-/// Bytes of the network header `PacketFacts` holds (`NETATOP_HEAD_LEN`).
+/// Most bytes of the network header `PacketFacts` points to
+/// (`NETATOP_HEAD_LEN`).
 pub(super) const HEAD_LEN: usize = 64;
 
 /// `struct netatop_packet_facts` of `glue.h`.
 #[repr(C)]
 pub(super) struct PacketFacts {
+    /// The first `head_len` bytes from the network header, in the
+    /// packet's linear data.
+    pub(super) head: *const u8,
     pub(super) net_cookie: u64,
     pub(super) len: u32,
     pub(super) gso_segs: u32,
@@ -67,12 +71,12 @@ pub(super) struct PacketFacts {
     pub(super) has_dev: bool,
     pub(super) in_process_context: bool,
     pub(super) head_len: u8,
-    pub(super) head: [u8; HEAD_LEN],
 }
 
 impl PacketFacts {
     /// Facts of nothing, for `netatop_packet_facts` to fill in.
     pub(super) const EMPTY: Self = PacketFacts {
+        head: core::ptr::null(),
         net_cookie: 0,
         len: 0,
         gso_segs: 0,
@@ -85,15 +89,14 @@ impl PacketFacts {
         has_dev: false,
         in_process_context: false,
         head_len: 0,
-        head: [0; HEAD_LEN],
     };
 }
 
 // The layout glue.c asserts on the C side.
 const _: () = {
-    assert!(core::mem::size_of::<PacketFacts>() == 104);
-    assert!(core::mem::offset_of!(PacketFacts, sock_state) == 28);
-    assert!(core::mem::offset_of!(PacketFacts, head) == 35);
+    assert!(core::mem::size_of::<PacketFacts>() == 48);
+    assert!(core::mem::offset_of!(PacketFacts, sock_state) == 36);
+    assert!(core::mem::offset_of!(PacketFacts, head_len) == 42);
     assert!(HEAD_LEN <= u8::MAX as usize);
 };
 

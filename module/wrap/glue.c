@@ -39,9 +39,9 @@ static_assert(offsetof(struct netpertask, tc) == 32);
 /* atop's command field holds a whole comm. */
 static_assert(COMLEN == TASK_COMM_LEN);
 /* The layouts module/wrap/ffi.rs asserts. */
-static_assert(sizeof(struct netatop_packet_facts) == 104);
-static_assert(offsetof(struct netatop_packet_facts, sock_state) == 28);
-static_assert(offsetof(struct netatop_packet_facts, head) == 35);
+static_assert(sizeof(struct netatop_packet_facts) == 48);
+static_assert(offsetof(struct netatop_packet_facts, sock_state) == 36);
+static_assert(offsetof(struct netatop_packet_facts, head_len) == 42);
 static_assert(sizeof(struct netatop_sock_id) == 48);
 static_assert(offsetof(struct netatop_sock_id, local_port) == 40);
 static_assert(offsetof(struct netatop_sock_id, v4_too) == 46);
@@ -119,16 +119,16 @@ void netatop_hooks_unregister(void)
 
 /*
  * Everything the accounting reads of a packet and its hook call, in one
- * call: what each packet needs, and the first bytes from its network
- * header (as many of NETATOP_HEAD_LEN as the packet has).
+ * call: what each packet needs, and where its network header is, as far
+ * as the linear data holds it (up to NETATOP_HEAD_LEN bytes; nothing is
+ * copied).
  */
 void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state *state,
 		struct netatop_packet_facts *f)
 {
 	const struct net_device *dev = state->hook == NF_INET_LOCAL_IN ? state->in : state->out;
 	int offset = skb_network_offset(skb);
-	int avail = (int)skb->len - offset;
-	const void *head;
+	int linear = (int)skb_headlen(skb) - offset;
 
 	f->net_cookie = state->net->net_cookie;
 	f->len = skb->len;
@@ -147,17 +147,8 @@ void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state 
 	 * (in_task() is true there).
 	 */
 	f->in_process_context = !in_interrupt();
-	f->head_len = 0;
-	if (avail <= 0)
-		return;
-	if (avail > NETATOP_HEAD_LEN)
-		avail = NETATOP_HEAD_LEN;
-	head = skb_header_pointer(skb, offset, avail, f->head);
-	if (!head)
-		return;
-	if (head != f->head)
-		memcpy(f->head, head, avail);
-	f->head_len = avail;
+	f->head = skb_network_header(skb);
+	f->head_len = linear <= 0 ? 0 : min(linear, NETATOP_HEAD_LEN);
 }
 
 /* Bytes beyond the first NETATOP_HEAD_LEN (IPv6 extension headers). */

@@ -17,11 +17,16 @@ struct nf_sockopt_ops *netatop_sockopt_ops_new(u8 pf, int get_optmin, int get_op
 int netatop_hooks_register(nf_hookfn *hook, void *priv, int priority);
 void netatop_hooks_unregister(void);
 
-/* Bytes of the network header netatop_packet_facts() copies. */
+/* Most bytes of the network header netatop_packet_facts() points to. */
 #define NETATOP_HEAD_LEN 64
 
 /* What the hook reads of a packet (module/wrap/nf_hook.rs). */
 struct netatop_packet_facts {
+	/*
+	 * The packet's first head_len bytes from its network header, in its
+	 * linear data (valid while the hook runs).
+	 */
+	const u8 *head;
 	u64 net_cookie;
 	u32 len;
 	u32 gso_segs;
@@ -34,9 +39,7 @@ struct netatop_packet_facts {
 	bool local_in;
 	bool has_dev;
 	bool in_process_context;
-	/* Bytes valid in head[]. */
 	u8 head_len;
-	u8 head[NETATOP_HEAD_LEN];
 };
 
 void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state *state,

@@ -41,19 +41,21 @@ pub(crate) trait Observer: Send + Sync + 'static {
 /// A read-only view of a packet inside a hook.
 ///
 /// What every packet needs is read in one call into C when the view is
-/// made, together with the first [`ffi::HEAD_LEN`] bytes from the network
-/// header; only headers beyond those (IPv6 extension headers) and the
-/// socket lookup call into C again.
+/// made, together with where its headers are: up to [`ffi::HEAD_LEN`]
+/// bytes from the network header, in place in the packet's linear data.
+/// Only headers beyond those (IPv6 extension headers, headers outside the
+/// linear data) and the socket lookup call into C again.
 ///
 /// # Invariants
 ///
 /// `skb` and `state` are the valid arguments of a running hook call and
-/// outlive `'a`; `facts` was filled in from them.
+/// outlive `'a`; `facts` was filled in from them, and `head` is its
+/// `head_len` bytes at `head`.
 pub(crate) struct Packet<'a> {
     skb: *const bindings::sk_buff,
     state: *const ffi::NfHookState,
     facts: ffi::PacketFacts,
-    _hook: PhantomData<&'a ()>,
+    head: &'a [u8],
 }
 
 impl Packet<'_> {
@@ -95,8 +97,8 @@ impl Packet<'_> {
     /// the skb they are; `None` if the packet is shorter.
     pub(crate) fn header<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
         let end = offset.checked_add(N)?;
-        if end <= usize::from(self.facts.head_len) {
-            return self.facts.head.get(offset..end)?.try_into().ok();
+        if let Some(bytes) = self.head.get(offset..end) {
+            return bytes.try_into().ok();
         }
         let mut buf = [0u8; N];
         let offset = c_int::try_from(offset)
@@ -235,13 +237,22 @@ unsafe extern "C" fn hook_callback<T: Observer>(
     // SAFETY: `skb` and `state` are valid for the duration of this call;
     // `facts` is valid for writes.
     unsafe { ffi::netatop_packet_facts(skb, state, &mut facts) };
+    let head = if facts.head_len == 0 {
+        &[][..]
+    } else {
+        // SAFETY: `netatop_packet_facts` pointed `head` at `head_len` bytes
+        // of the packet's linear data, which nobody changes or frees while
+        // this hook runs: for the lifetime of `packet`, which ends with
+        // this call.
+        unsafe { core::slice::from_raw_parts(facts.head, usize::from(facts.head_len)) }
+    };
     // INVARIANT: `skb` and `state` are valid for the duration of this
-    // call, `facts` was filled in from them.
+    // call, `facts` was filled in from them, `head` from `facts`.
     let packet = Packet {
         skb,
         state,
         facts,
-        _hook: PhantomData,
+        head,
     };
     observer.observe(&packet);
     NF_ACCEPT
