@@ -134,23 +134,58 @@ mod hash {
 
 #[kernel::macros::kunit_tests(netatop_quota)]
 mod quota {
-    use crate::quota::{Unowned, SLOTS};
+    use crate::logic::account::{Proto, SockKey};
+    use crate::quota::{Unowned, PORT_SLOTS, SLOTS};
+
+    fn key(net: u64, local_port: u16) -> SockKey {
+        SockKey {
+            net,
+            proto: Proto::Udp,
+            ipv6: false,
+            local_port,
+            remote_port: 0,
+            local: [0; 16],
+            remote: [0; 16],
+        }
+    }
 
     #[test]
     fn a_namespace_gets_a_quarter_and_all_together_half() {
-        let (a, b, c) = (1, 2, 3);
+        let (a, b, c) = (key(1, 7), key(2, 7), key(3, 7));
         let q = Unowned::new(400);
-        assert!((0..100).all(|_| q.admit(a)));
-        assert!(!q.admit(a));
+        assert!((0..100).all(|_| q.admit(&a)));
+        assert!(!q.admit(&a));
         // Cookies equal modulo SLOTS share a counter.
-        assert!(!q.admit(a + SLOTS as u64));
-        assert!((0..100).all(|_| q.admit(b)));
+        assert!(!q.admit(&key(1 + SLOTS as u64, 7)));
+        assert!((0..100).all(|_| q.admit(&b)));
         assert_eq!(q.count(), 200);
         // Half the table is unowned: nobody gets more.
-        assert!(!q.admit(c));
-        q.release(a);
-        assert!(q.admit(c));
-        assert!(!q.admit(a));
+        assert!(!q.admit(&c));
+        q.release(&a);
+        assert!(q.admit(&c));
+        assert!(!q.admit(&a));
         assert_eq!((q.count(), q.refused()), (200, 4));
+    }
+
+    #[test]
+    fn tells_the_ports_that_have_unowned_records() {
+        let q = Unowned::new(400);
+        let port = 5353;
+        assert!(!q.may_have_port(port));
+        assert!(q.admit(&key(1, port)));
+        assert!(q.admit(&key(2, port)));
+        assert!(q.may_have_port(port));
+        assert!(!q.may_have_port(port + 1));
+        // Ports equal modulo PORT_SLOTS share a counter.
+        assert!(q.may_have_port(port + PORT_SLOTS as u16));
+        q.release(&key(1, port));
+        assert!(q.may_have_port(port));
+        q.release(&key(2, port));
+        assert!(!q.may_have_port(port));
+        // A refused record is not counted.
+        let full = Unowned::new(4);
+        assert!(full.admit(&key(1, 1)));
+        assert!(!full.admit(&key(1, 2)));
+        assert!(!full.may_have_port(2));
     }
 }

@@ -15,17 +15,27 @@
 //! those that share one share its quarter. (A counter per namespace would
 //! outlive or be outlived by the records that charge it.) Lock-free: the
 //! packet path takes no lock for this.
+//!
+//! The same records are also counted by local port, in [`PORT_SLOTS`]
+//! counters (the port modulo [`PORT_SLOTS`]), so that a read from a socket
+//! can tell in one load that no record of its port waits for an owner:
+//! most reads, even while some socket elsewhere has parked packets.
 
 #![forbid(unsafe_code)]
 
+use crate::logic::account::SockKey;
 use kernel::sync::atomic::{Atomic, Relaxed};
 
 /// Per-namespace counters.
 pub(crate) const SLOTS: usize = 64;
 
+/// Per-port counters.
+pub(crate) const PORT_SLOTS: usize = 1024;
+
 pub(crate) struct Unowned {
     total: Atomic<usize>,
     slots: [Atomic<usize>; SLOTS],
+    ports: [Atomic<usize>; PORT_SLOTS],
     total_cap: usize,
     slot_cap: usize,
     refused: Atomic<u64>,
@@ -55,6 +65,7 @@ impl Unowned {
         Unowned {
             total: Atomic::new(0),
             slots: [const { Atomic::new(0) }; SLOTS],
+            ports: [const { Atomic::new(0) }; PORT_SLOTS],
             total_cap: records / 2,
             slot_cap: records / 4,
             refused: Atomic::new(0),
@@ -65,12 +76,17 @@ impl Unowned {
         &self.slots[(net % SLOTS as u64) as usize]
     }
 
-    /// Admits one more unowned record of namespace `net`, if the quotas
-    /// allow; a refusal is counted.
-    pub(crate) fn admit(&self, net: u64) -> bool {
-        let slot = self.slot(net);
+    fn port(&self, port: u16) -> &Atomic<usize> {
+        &self.ports[usize::from(port) % PORT_SLOTS]
+    }
+
+    /// Admits one more unowned record, of `key`, if the quotas allow; a
+    /// refusal is counted.
+    pub(crate) fn admit(&self, key: &SockKey) -> bool {
+        let slot = self.slot(key.net);
         if take(slot, self.slot_cap) {
             if take(&self.total, self.total_cap) {
+                self.port(key.local_port).add(1, Relaxed);
                 return true;
             }
             put(slot);
@@ -79,10 +95,17 @@ impl Unowned {
         false
     }
 
-    /// An unowned record of `net` got an owner or went away.
-    pub(crate) fn release(&self, net: u64) {
-        put(self.slot(net));
+    /// The unowned record of `key` got an owner or went away.
+    pub(crate) fn release(&self, key: &SockKey) {
+        put(self.port(key.local_port));
+        put(self.slot(key.net));
         put(&self.total);
+    }
+
+    /// Whether an unowned record may have the local port `port`: false
+    /// only if none has.
+    pub(crate) fn may_have_port(&self, port: u16) -> bool {
+        self.port(port).load(Relaxed) > 0
     }
 
     /// Unowned records now.

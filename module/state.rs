@@ -309,7 +309,7 @@ impl State {
                     }
                     SockVerdict::DropUnident => {
                         self.socks.remove(&mut chain, i);
-                        self.unowned.release(r.key.net);
+                        self.unowned.release(&r.key);
                         self.stats.unpark(r.parked.packets());
                         self.unident(r.key.proto, Dir::Out, r.parked.sent.packets);
                         self.unident(r.key.proto, Dir::In, r.parked.received.packets);
@@ -332,7 +332,7 @@ impl State {
         let unowned = record.owner.is_none();
         let charge = record.on_packet(seen, sender);
         if unowned && record.owner.is_some() {
-            self.unowned.release(record.key.net);
+            self.unowned.release(&record.key);
         }
         charge
     }
@@ -376,14 +376,14 @@ impl State {
     /// Adds a new record to its locked bucket, within the unowned quota if
     /// it has no owner; whether it was added.
     fn add(&self, chain: &mut Chain<SockEntry>, entry: SockEntry) -> bool {
-        let net = entry.record.key.net;
+        let key = entry.record.key;
         let unowned = entry.record.owner.is_none();
-        if unowned && !self.unowned.admit(net) {
+        if unowned && !self.unowned.admit(&key) {
             return false;
         }
         let added = self.socks.insert(chain, entry).is_some();
         if unowned && !added {
-            self.unowned.release(net);
+            self.unowned.release(&key);
         }
         added
     }
@@ -469,10 +469,13 @@ impl Observer for State {
 impl ReadObserver for State {
     /// A task read from a socket: a socket without an owner binds to it,
     /// and what was parked on it is charged to it.
-    /// Only a socket without an owner binds: with none in the table, a
-    /// read costs nothing more than this test.
-    fn wants_read(&self) -> bool {
-        self.unowned.count() > 0 && recv_probe::in_process_context()
+    /// Only a socket without an owner binds: with none in the table, or
+    /// none of the reader's local port, a read costs nothing more than
+    /// this test.
+    fn wants_read(&self, local_port: impl FnOnce() -> u16) -> bool {
+        self.unowned.count() > 0
+            && self.unowned.may_have_port(local_port())
+            && recv_probe::in_process_context()
     }
 
     fn read(&self, id: &SocketId) {
@@ -483,7 +486,7 @@ impl ReadObserver for State {
                 continue;
             };
             if let Some(c) = e.record.bind(reader) {
-                self.unowned.release(key.net);
+                self.unowned.release(&key);
                 self.stats.unpark(c.parked.packets());
                 self.charge(&mut e.cells, key.proto, &c, true);
             }

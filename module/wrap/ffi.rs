@@ -143,6 +143,7 @@ extern "C" {
     pub(super) fn netatop_in_process_context() -> bool;
     pub(super) fn netatop_recv_probe_register(probe: RecvProbeFn, data: *mut c_void) -> c_int;
     pub(super) fn netatop_recv_probe_unregister(probe: RecvProbeFn, data: *mut c_void);
+    pub(super) fn netatop_sock_local_port(sk: *const bindings::sock) -> u16;
     pub(super) fn netatop_sock_id(sk: *const bindings::sock, id: *mut SockId) -> bool;
     pub(super) fn netatop_skb_has_socket(
         skb: *const bindings::sk_buff,

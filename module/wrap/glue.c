@@ -232,6 +232,16 @@ void netatop_recv_probe_unregister(netatop_recv_probe_fn probe, void *data)
 	tracepoint_synchronize_unregister();
 }
 
+/* The local port of the TCP or UDP socket @sk (host order); 0 for any other. */
+u16 netatop_sock_local_port(const struct sock *sk)
+{
+	if (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)
+		return 0;
+	if (sk->sk_protocol != IPPROTO_TCP && sk->sk_protocol != IPPROTO_UDP)
+		return 0;
+	return READ_ONCE(inet_sk(sk)->inet_num);
+}
+
 /*
  * What identifies the TCP or UDP socket @sk as its packets do; false for
  * any other socket. Addresses and ports are in network order; an IPv4

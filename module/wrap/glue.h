@@ -70,6 +70,7 @@ struct netatop_sock_id {
 typedef void (*netatop_recv_probe_fn)(void *data, struct sock *sk, int ret, int flags);
 int netatop_recv_probe_register(netatop_recv_probe_fn probe, void *data);
 void netatop_recv_probe_unregister(netatop_recv_probe_fn probe, void *data);
+u16 netatop_sock_local_port(const struct sock *sk);
 bool netatop_sock_id(const struct sock *sk, struct netatop_sock_id *id);
 
 void netatop_spin_lock_bh(spinlock_t *lock);

@@ -21,9 +21,11 @@ use kernel::types::ForeignOwnable;
 /// What a [`RecvProbe`] tells: a task read from a TCP or UDP socket.
 pub(crate) trait ReadObserver: Send + Sync + 'static {
     /// Whether [`ReadObserver::read`] is to be called for the read under
-    /// way: asked first, on every read, so it must be cheap.
-    fn wants_read(&self) -> bool {
-        true
+    /// way from a socket whose local port `local_port` tells (0 for a
+    /// socket that is not TCP or UDP): asked first, on every read, so it
+    /// must be cheap, and call `local_port` only if it needs the port.
+    fn wants_read(&self, local_port: impl FnOnce() -> u16) -> bool {
+        local_port() != 0
     }
 
     /// The current task read (successfully) from the socket `id`. Called
@@ -110,7 +112,8 @@ unsafe extern "C" fn probe<T: ReadObserver>(
     // SAFETY: `data` came from `Arc::<T>::into_foreign` and stays alive
     // until the probe is unregistered and no call of it runs.
     let observer = unsafe { Arc::<T>::borrow(data) };
-    if ret < 0 || !observer.wants_read() {
+    // SAFETY: `sk` is valid for this call (the function's precondition).
+    if ret < 0 || !observer.wants_read(|| unsafe { ffi::netatop_sock_local_port(sk) }) {
         return;
     }
     let mut raw = ffi::SockId::default();
