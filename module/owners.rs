@@ -3,24 +3,33 @@
 //! Task records shared by the task table and the socket records of their
 //! owner, so that charging a packet to its owner needs no task-table
 //! lookup: the socket record holds its owner's process and thread records
-//! and locks them directly.
+//! and adds to their counters directly.
 //!
-//! A task record leaves the table when the garbage collector finds its
-//! task gone; it is closed then, under its lock, and what it counted is
-//! final. A socket record that still holds it charges nothing more to it:
-//! the packet is unidentified, as it was before records were shared.
+//! The counters are atomic: charging takes no lock, so a packet takes one
+//! lock, its socket bucket's. A task record leaves the table when the
+//! garbage collector finds its task gone; it is closed then, and a socket
+//! record that still holds it charges nothing more to it: the packet is
+//! unidentified, as it was before records were shared. Charging tests
+//! `closed` and adds inside one RCU read-side critical section (the
+//! [`rcu::Guard`] it takes), and the collector reads a closed record's
+//! counters only after a grace period ([`synchronize_rcu`]): every charge
+//! that found the record open has landed by then, and every later one
+//! finds it closed. So what it counted is final and exact.
 //!
-//! Lock order: a socket bucket, then a task bucket, then a task record.
+//! Lock order: a socket bucket, then a task bucket.
 
 #![forbid(unsafe_code)]
 
+use crate::logic::abi::TaskCount;
 use crate::logic::account::{self, Charge, Owner, Proto, SockRecord, TaskKind, TaskRecord};
 use crate::table::Budget;
-use crate::wrap::sync::SpinLockBh;
 use core::mem::size_of;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
-use kernel::sync::Arc;
+use kernel::sync::{rcu, Arc};
+
+#[cfg(doc)]
+use crate::wrap::sync::synchronize_rcu;
 
 /// Bytes of a task budget held by one thing; given back when it goes.
 struct Held {
@@ -35,13 +44,14 @@ impl Drop for Held {
 }
 
 /// The record of one process or thread.
-#[pin_data]
 pub(crate) struct TaskCell {
-    #[pin]
-    record: SpinLockBh<TaskRecord>,
-    /// Set under the lock when the record leaves the table.
+    /// The record as made: its task, and zero counters.
+    made: TaskRecord,
+    /// The counters, in [`TaskCount::as_array`]'s order.
+    counts: [Atomic<u64>; 8],
+    /// Set when the record leaves the table.
     closed: Atomic<bool>,
-    /// The record's task, readable without the lock.
+    /// The record's task.
     pub(crate) id: i32,
     pub(crate) kind: TaskKind,
     pub(crate) start: u64,
@@ -60,19 +70,20 @@ impl TaskCell {
             budget: budget.clone(),
             bytes,
         };
-        let (id, kind, start) = (record.id, record.kind, record.start);
-        Arc::pin_init(
-            pin_init!(TaskCell {
-                record <- SpinLockBh::new(record, c"netatop_task", kernel::static_lock_class!()),
-                closed: Atomic::new(false),
-                id,
-                kind,
-                start,
-                _held: held,
-            }),
-            GFP_ATOMIC | __GFP_NOWARN,
-        )
-        .ok()
+        let counts = record.tc.as_array().map(Atomic::new);
+        let cell = TaskCell {
+            id: record.id,
+            kind: record.kind,
+            start: record.start,
+            made: TaskRecord {
+                tc: TaskCount::default(),
+                ..record
+            },
+            counts,
+            closed: Atomic::new(false),
+            _held: held,
+        };
+        Arc::new(cell, GFP_ATOMIC | __GFP_NOWARN).ok()
     }
 
     /// Whether this is the record of task `id` started at `start`.
@@ -80,32 +91,41 @@ impl TaskCell {
         self.id == id && self.kind == kind && self.start == start
     }
 
-    /// A copy of the record.
+    /// A copy of the record. Each counter is read whole, but a charge may
+    /// land between two of them; after [`TaskCell::close`] and a grace
+    /// period the copy is final.
     pub(crate) fn get(&self) -> TaskRecord {
-        *self.record.lock()
+        TaskRecord {
+            tc: TaskCount::from_array(core::array::from_fn(|i| self.counts[i].load(Relaxed))),
+            ..self.made
+        }
     }
 
-    /// Closes the record: nothing is charged to it any more. Returns what
-    /// it counted.
-    pub(crate) fn close(&self) -> TaskRecord {
-        let record = self.record.lock();
+    /// Closes the record: nothing is charged to it any more once an RCU
+    /// grace period has passed ([`synchronize_rcu`]).
+    pub(crate) fn close(&self) {
         self.closed.store(true, Relaxed);
-        *record
     }
 
-    /// Whether the record was closed (a hint unless the lock is held).
+    /// Whether the record was closed (a hint: a charge under way may still
+    /// land until a grace period has passed).
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Relaxed)
     }
 
-    /// Adds `c` to the record unless it is closed; whether it did.
-    fn charge(&self, proto: Proto, c: &Charge) -> bool {
-        let mut record = self.record.lock();
-        // Set under this lock: read under it, the answer is final.
+    /// Adds `c` to the record unless it is closed; whether it did. The
+    /// test and the additions are in the read-side critical section of
+    /// `_rcu`, which the collector waits for after closing.
+    fn charge(&self, proto: Proto, c: &Charge, _rcu: &rcu::Guard) -> bool {
         if self.closed.load(Relaxed) {
             return false;
         }
-        account::apply(&mut record.tc, proto, c);
+        for (slot, a) in account::charge_parts(proto, c) {
+            if a.packets > 0 || a.bytes > 0 {
+                self.counts[slot].add(a.packets, Relaxed);
+                self.counts[slot + 1].add(a.bytes, Relaxed);
+            }
+        }
         true
     }
 }
@@ -133,11 +153,12 @@ impl Cells {
     /// process record is closed: then nothing is charged, so that a thread
     /// never shows more than its process. Whether the process was charged.
     pub(crate) fn charge(&self, proto: Proto, c: &Charge) -> bool {
-        if !self.process.charge(proto, c) {
+        let rcu = rcu::read_lock();
+        if !self.process.charge(proto, c, &rcu) {
             return false;
         }
         if let Some(t) = &self.thread {
-            t.charge(proto, c);
+            t.charge(proto, c, &rcu);
         }
         true
     }

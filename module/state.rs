@@ -29,6 +29,7 @@ use crate::wrap::kthread::{self, ThreadMain};
 use crate::wrap::nf_hook::{Family, Observer, Packet};
 use crate::wrap::proc_entry;
 use crate::wrap::recv_probe::{self, ReadObserver};
+use crate::wrap::sync;
 use crate::wrap::task;
 use core::mem::size_of;
 use kernel::alloc::KVVec;
@@ -244,15 +245,15 @@ impl State {
     /// processes that ended; returns these, for the exit list, and how
     /// many did not fit.
     fn collect_tasks(&self) -> (KVVec<TaskRecord>, usize) {
-        let mut exited = KVVec::new();
+        let mut ended: KVVec<Arc<TaskCell>> = KVVec::new();
         let mut lost = 0;
         for b in 0..self.tasks.buckets() {
             let mut chain = self.tasks.lock_index(b);
             // Room for the whole chain, made without the bucket lock.
-            while exited.capacity() - exited.len() < chain.len() {
+            while ended.capacity() - ended.len() < chain.len() {
                 let need = chain.len();
                 drop(chain);
-                let grown = exited.reserve(need, GFP_KERNEL | __GFP_NOWARN).is_ok();
+                let grown = ended.reserve(need, GFP_KERNEL | __GFP_NOWARN).is_ok();
                 chain = self.tasks.lock_index(b);
                 if !grown {
                     break;
@@ -266,16 +267,30 @@ impl State {
                     continue;
                 }
                 if let Some(cell) = self.tasks.remove(&mut chain, i) {
-                    // Closed under the bucket lock: nothing charged after
-                    // this copy is lost unseen (it is unidentified).
-                    let record = cell.close();
-                    if record.kind == TaskKind::Process
-                        && exited.push_within_capacity(record).is_err()
-                    {
-                        lost += 1;
+                    // Closed: what is charged after the grace period below
+                    // is unidentified, never lost unseen.
+                    cell.close();
+                    if cell.kind == TaskKind::Process {
+                        if let Err(cell) = ended.push_within_capacity(cell) {
+                            drop(cell.0);
+                            lost += 1;
+                        }
                     }
                 }
             }
+        }
+        // Every charge that found a record open has landed after this.
+        sync::synchronize_rcu();
+        let mut exited = KVVec::new();
+        if exited
+            .reserve(ended.len(), GFP_KERNEL | __GFP_NOWARN)
+            .is_err()
+        {
+            return (exited, lost + ended.len());
+        }
+        for cell in ended.iter() {
+            // Reserved above: cannot fail.
+            let _ = exited.push_within_capacity(cell.get());
         }
         (exited, lost)
     }
@@ -397,6 +412,14 @@ impl HeaderSource for Packet<'_> {
 
 impl Observer for State {
     fn observe(&self, p: &Packet<'_>) {
+        // Up to three locks: bottom halves off once for all.
+        sync::bh_off(|| self.account(p));
+    }
+}
+
+impl State {
+    /// Counts and charges one packet.
+    fn account(&self, p: &Packet<'_>) {
         let family = p.family();
         let dir = p.direction();
         let h = match family {
@@ -479,6 +502,13 @@ impl ReadObserver for State {
     }
 
     fn read(&self, id: &SocketId) {
+        sync::bh_off(|| self.bind_reader(id));
+    }
+}
+
+impl State {
+    /// A read from socket `id`, inside one section without bottom halves.
+    fn bind_reader(&self, id: &SocketId) {
         let reader = task::current_owner();
         for key in id.keys().into_iter().flatten() {
             let mut chain = self.socks.lock(self.hash_key.hash(key.words().as_slice()));

@@ -456,24 +456,25 @@ impl TaskRecord {
     }
 }
 
-/// Adds an amount to the counters of `proto` in direction `dir`.
-pub fn add_to(tc: &mut TaskCount, proto: Proto, dir: Dir, a: Amount) {
-    let (packs, bytes) = match (proto, dir) {
-        (Proto::Tcp, Dir::Out) => (&mut tc.tcpsndpacks, &mut tc.tcpsndbytes),
-        (Proto::Tcp, Dir::In) => (&mut tc.tcprcvpacks, &mut tc.tcprcvbytes),
-        (Proto::Udp, Dir::Out) => (&mut tc.udpsndpacks, &mut tc.udpsndbytes),
-        (Proto::Udp, Dir::In) => (&mut tc.udprcvpacks, &mut tc.udprcvbytes),
-    };
-    *packs += a.packets;
-    *bytes += a.bytes;
+/// Where the packets of `proto` in direction `dir` are counted in
+/// [`TaskCount::as_array`]; their bytes are in the next slot.
+pub fn count_slot(proto: Proto, dir: Dir) -> usize {
+    match (proto, dir) {
+        (Proto::Tcp, Dir::Out) => 0,
+        (Proto::Tcp, Dir::In) => 2,
+        (Proto::Udp, Dir::Out) => 4,
+        (Proto::Udp, Dir::In) => 6,
+    }
 }
 
-/// Adds a charge (the packet and whatever was parked) to a task's
-/// counters.
-pub fn apply(tc: &mut TaskCount, proto: Proto, c: &Charge) {
-    add_to(tc, proto, c.packet.0, c.packet.1);
-    add_to(tc, proto, Dir::Out, c.parked.sent);
-    add_to(tc, proto, Dir::In, c.parked.received);
+/// What a charge adds to a task's counters: the packet, then what was
+/// parked sent and received, each with its [`count_slot`].
+pub fn charge_parts(proto: Proto, c: &Charge) -> [(usize, Amount); 3] {
+    [
+        (count_slot(proto, c.packet.0), c.packet.1),
+        (count_slot(proto, Dir::Out), c.parked.sent),
+        (count_slot(proto, Dir::In), c.parked.received),
+    ]
 }
 
 /// What a packet of `len` bytes (from the network header on) weighs on
@@ -594,6 +595,17 @@ pub fn forced_gc(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Adds a charge to a task's counters, as the module's task records
+    /// do with [`charge_parts`].
+    fn apply(tc: &mut TaskCount, proto: Proto, c: &Charge) {
+        let mut v = tc.as_array();
+        for (slot, a) in charge_parts(proto, c) {
+            v[slot] += a.packets;
+            v[slot + 1] += a.bytes;
+        }
+        *tc = TaskCount::from_array(v);
+    }
 
     fn key(proto: Proto, port: u16) -> SockKey {
         SockKey {

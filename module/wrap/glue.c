@@ -277,14 +277,42 @@ bool netatop_sock_id(const struct sock *sk, struct netatop_sock_id *id)
 
 /* --- locks (module/wrap/sync.rs) --- */
 
-void netatop_spin_lock_bh(spinlock_t *lock)
+/*
+ * spin_lock_bh(), or spin_lock() where bottom halves are off already (in a
+ * softirq, or inside local_bh_disable()): then no softirq can take the
+ * lock on this CPU, which is all that disabling them would add. Whether
+ * they were disabled here, for netatop_spin_unlock_bh().
+ */
+bool netatop_spin_lock_bh(spinlock_t *lock)
 {
+	if (softirq_count()) {
+		spin_lock(lock);
+		return false;
+	}
 	spin_lock_bh(lock);
+	return true;
 }
 
-void netatop_spin_unlock_bh(spinlock_t *lock)
+void netatop_spin_unlock_bh(spinlock_t *lock, bool bh)
 {
-	spin_unlock_bh(lock);
+	if (bh)
+		spin_unlock_bh(lock);
+	else
+		spin_unlock(lock);
+}
+
+/* Bottom halves off on this CPU, unless they are already; whether they were turned off. */
+bool netatop_bh_off(void)
+{
+	if (softirq_count())
+		return false;
+	local_bh_disable();
+	return true;
+}
+
+void netatop_bh_on(void)
+{
+	local_bh_enable();
 }
 
 int netatop_spin_trylock_bh(spinlock_t *lock)

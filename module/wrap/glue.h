@@ -73,8 +73,10 @@ void netatop_recv_probe_unregister(netatop_recv_probe_fn probe, void *data);
 u16 netatop_sock_local_port(const struct sock *sk);
 bool netatop_sock_id(const struct sock *sk, struct netatop_sock_id *id);
 
-void netatop_spin_lock_bh(spinlock_t *lock);
-void netatop_spin_unlock_bh(spinlock_t *lock);
+bool netatop_spin_lock_bh(spinlock_t *lock);
+void netatop_spin_unlock_bh(spinlock_t *lock, bool bh);
+bool netatop_bh_off(void);
+void netatop_bh_on(void);
 int netatop_spin_trylock_bh(spinlock_t *lock);
 
 void netatop_current_ids(pid_t *tgid, pid_t *tid, u64 *process_start, u64 *thread_start);

@@ -9,6 +9,11 @@
 //! arriving on the CPU that holds the lock would spin forever. The kernel
 //! crate's `SpinLock` uses plain `spin_lock`, so this backend plugs
 //! `spin_lock_bh` into the kernel crate's generic [`Lock`].
+//!
+//! Where bottom halves are off already (a softirq, or inside [`bh_off`])
+//! the lock is a plain `spin_lock`: a packet takes up to three of these
+//! locks, and one [`bh_off`] around them turns bottom halves off once
+//! instead of three times.
 
 use super::ffi;
 use kernel::bindings;
@@ -24,7 +29,8 @@ pub(crate) struct SpinLockBhBackend;
 // the state is only ever used after `init`, which the `Lock` guarantees.
 unsafe impl Backend for SpinLockBhBackend {
     type State = bindings::spinlock_t;
-    type GuardState = ();
+    /// Whether taking the lock turned bottom halves off.
+    type GuardState = bool;
 
     unsafe fn init(
         ptr: *mut Self::State,
@@ -43,16 +49,52 @@ unsafe impl Backend for SpinLockBhBackend {
 
     unsafe fn try_lock(ptr: *mut Self::State) -> Option<Self::GuardState> {
         // SAFETY: The caller guarantees `ptr` was initialised by `init`.
-        (unsafe { ffi::netatop_spin_trylock_bh(ptr) } != 0).then_some(())
+        (unsafe { ffi::netatop_spin_trylock_bh(ptr) } != 0).then_some(true)
     }
 
-    unsafe fn unlock(ptr: *mut Self::State, _guard_state: &Self::GuardState) {
-        // SAFETY: The caller owns the lock.
-        unsafe { ffi::netatop_spin_unlock_bh(ptr) }
+    unsafe fn unlock(ptr: *mut Self::State, bh: &Self::GuardState) {
+        // SAFETY: The caller owns the lock, taken by `lock` or `try_lock`,
+        // which returned `bh`.
+        unsafe { ffi::netatop_spin_unlock_bh(ptr, *bh) }
     }
 
     unsafe fn assert_is_held(ptr: *mut Self::State) {
+        // Only lockdep knows; without it the call would cost a function
+        // call on every lock, for nothing.
+        #[cfg(CONFIG_LOCKDEP)]
         // SAFETY: The caller guarantees `ptr` was initialised by `init`.
-        unsafe { bindings::spin_assert_is_held(ptr) }
+        unsafe {
+            bindings::spin_assert_is_held(ptr)
+        }
+        #[cfg(not(CONFIG_LOCKDEP))]
+        let _ = ptr;
     }
+}
+
+/// Runs `f` with bottom halves off on this CPU (`local_bh_disable`), unless
+/// they are off already; [`SpinLockBh`] locks taken inside are plain spin
+/// locks.
+///
+/// Such a lock must be released inside `f`: held beyond it, it would be
+/// held with bottom halves on, where a softirq on this CPU could spin on
+/// it forever. (Lockdep, in the test kernel, checks every acquisition.)
+pub(crate) fn bh_off<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: No preconditions. Bottom halves off also keep the task on
+    // this CPU, so they are turned on again below on the CPU they were
+    // turned off on.
+    let off = unsafe { ffi::netatop_bh_off() };
+    let r = f();
+    if off {
+        // SAFETY: Turned off above, on this CPU.
+        unsafe { ffi::netatop_bh_on() };
+    }
+    r
+}
+
+/// Waits until every RCU read-side critical section under way has ended
+/// (`synchronize_rcu`). Sleeps.
+pub(crate) fn synchronize_rcu() {
+    kernel::task::might_sleep();
+    // SAFETY: No preconditions beyond a context that may sleep.
+    unsafe { bindings::synchronize_rcu() };
 }
