@@ -122,6 +122,10 @@ mod hash {
         let words: [u64; 6] = core::array::from_fn(|i| 0x1111_1111_1111_1111 * (i as u64 + 1));
         assert_eq!(key.hash(&words), 0xf33b_7ab4);
         assert_eq!(key.hash(&[words[0]]), 0x005b_3d1c);
+        // Two words take another function: the same hash.
+        assert_eq!(key.hash(&words[..2]), key.hash_bytes(&words[..2]));
+        let random = HashKey::random();
+        assert_eq!(random.hash(&words[1..3]), random.hash_bytes(&words[1..3]));
     }
 
     #[test]

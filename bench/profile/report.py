@@ -9,10 +9,15 @@ For every workload: each configuration's instructions per transaction
 and, for every configuration but the first, the functions whose count
 differs from the first configuration's by at least one instruction per
 transaction, largest first.
+
+With NETATOP_PROFILE_BLOCKS=TEXT in the environment, also the blocks of
+the functions whose names contain TEXT: offset in the function,
+instructions, runs per transaction (to read beside objdump -d).
 """
 
 import bisect
 import collections
+import os
 import sys
 
 
@@ -45,6 +50,7 @@ def main():
 
     # per[workload][config] = {function: instructions per transaction}
     per = collections.defaultdict(dict)
+    want = os.environ.get("NETATOP_PROFILE_BLOCKS")
     configs = []
     for k, (config, workload) in enumerate(windows, 1):
         if config not in configs:
@@ -52,6 +58,7 @@ def main():
         syms = sorted(base + module[config])
         addrs = [a for a, _ in syms]
         funcs = collections.Counter()
+        blocks = []
         with open(f"{prefix}.{k}") as f:
             for line in f:
                 addr, insns, runs = line.split()
@@ -59,7 +66,13 @@ def main():
                 i = bisect.bisect_right(addrs, a) - 1
                 name = syms[i][1] if i >= 0 else "?"
                 funcs[name] += int(insns) * int(runs)
+                if want and want in name:
+                    blocks.append((name, a - syms[i][0], int(insns), int(runs) / n))
         per[workload][config] = {name: c / n for name, c in funcs.items()}
+        if blocks:
+            print(f"blocks, {config}, {workload}:")
+            for name, off, insns, runs in sorted(blocks):
+                print(f"  {name} +{off:#x}: {insns} insns x {runs:.2f}")
 
     print(f"kernel instructions per transaction ({n} transactions per window)")
     for workload, by_config in per.items():

@@ -29,6 +29,21 @@ impl HashKey {
 
     /// The hash of the bytes of `words` in memory order.
     pub(crate) fn hash(&self, words: &[u64]) -> u64 {
+        // Two words (a UDP socket's key) take the fixed-length function,
+        // which hashes the same 16 bytes without the general one's loop.
+        #[cfg(target_endian = "little")]
+        if let [a, b] = *words {
+            let half = |w: u64, i: u32| (w >> (32 * i)) as u32;
+            // SAFETY: `self.0` is a valid key, the only memory read.
+            return u64::from(unsafe {
+                bindings::hsiphash_4u32(half(a, 0), half(a, 1), half(b, 0), half(b, 1), &self.0)
+            });
+        }
+        self.hash_bytes(words)
+    }
+
+    /// [`HashKey::hash`] by the general function, for any number of words.
+    pub(crate) fn hash_bytes(&self, words: &[u64]) -> u64 {
         // SAFETY: `words` is valid for reads of its size in bytes, and
         // `self.0` is a valid key; `__hsiphash_unaligned` reads nothing
         // else and has no alignment requirement.
