@@ -116,6 +116,7 @@ impl TaskCell {
     /// Adds `c` to the record unless it is closed; whether it did. The
     /// test and the additions are in the read-side critical section of
     /// `_rcu`, which the collector waits for after closing.
+    #[inline(always)]
     fn charge(&self, proto: Proto, c: &Charge, _rcu: &rcu::Guard) -> bool {
         if self.closed.load(Relaxed) {
             return false;
@@ -152,6 +153,7 @@ impl Cells {
     /// Charges `c` to the process and then to the thread, unless the
     /// process record is closed: then nothing is charged, so that a thread
     /// never shows more than its process. Whether the process was charged.
+    #[inline(always)]
     pub(crate) fn charge(&self, proto: Proto, c: &Charge) -> bool {
         let rcu = rcu::read_lock();
         if !self.process.charge(proto, c, &rcu) {

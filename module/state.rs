@@ -135,6 +135,7 @@ impl State {
     /// the sender finds one of them missing or closed. Without a process
     /// record the packet is unidentified and the thread is not charged
     /// either.
+    #[inline(always)]
     fn charge(&self, cells: &mut Option<Cells>, proto: Proto, c: &Charge, creator: bool) {
         let stale = cells
             .as_ref()
@@ -151,6 +152,8 @@ impl State {
 
     /// The records of `o` from the task table, made if missing when
     /// `create`; `None` without a process record.
+    #[cold]
+    #[inline(never)]
     fn cells_of(&self, o: &Owner, create: bool) -> Option<Cells> {
         Some(Cells {
             owner: *o,
@@ -338,6 +341,7 @@ impl State {
 impl State {
     /// A packet on an existing record; an unowned record that gets an
     /// owner leaves the unowned quota.
+    #[inline(always)]
     fn update(
         &self,
         record: &mut SockRecord,
@@ -354,6 +358,7 @@ impl State {
 
     /// Charges what a packet on a socket record left to charge, or counts
     /// its `packets` as parked there.
+    #[inline(always)]
     fn settle(
         &self,
         cells: &mut Option<Cells>,
@@ -373,6 +378,7 @@ impl State {
 
     /// A packet on the record of `key` in a locked bucket, if it has one:
     /// updates it and charges or parks the packet; whether it had one.
+    #[inline(always)]
     fn on_record(
         &self,
         chain: &mut Chain<SockEntry>,
@@ -405,12 +411,14 @@ impl State {
 }
 
 impl HeaderSource for Packet<'_> {
+    #[inline(always)]
     fn bytes<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
         self.header::<N>(offset)
     }
 }
 
 impl Observer for State {
+    #[inline(always)]
     fn observe(&self, p: &Packet<'_>) {
         // Up to three locks: bottom halves off once for all.
         sync::bh_off(|| self.account(p));
@@ -419,6 +427,7 @@ impl Observer for State {
 
 impl State {
     /// Counts and charges one packet.
+    #[inline(always)]
     fn account(&self, p: &Packet<'_>) {
         let family = p.family();
         let dir = p.direction();

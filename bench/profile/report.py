@@ -50,6 +50,7 @@ def main():
 
     # per[workload][config] = {function: instructions per transaction}
     per = collections.defaultdict(dict)
+    runs_per = collections.defaultdict(dict)
     want = os.environ.get("NETATOP_PROFILE_BLOCKS")
     configs = []
     for k, (config, workload) in enumerate(windows, 1):
@@ -58,6 +59,7 @@ def main():
         syms = sorted(base + module[config])
         addrs = [a for a, _ in syms]
         funcs = collections.Counter()
+        tbs = 0
         blocks = []
         with open(f"{prefix}.{k}") as f:
             for line in f:
@@ -66,15 +68,17 @@ def main():
                 i = bisect.bisect_right(addrs, a) - 1
                 name = syms[i][1] if i >= 0 else "?"
                 funcs[name] += int(insns) * int(runs)
+                tbs += int(runs)
                 if want and want in name:
                     blocks.append((name, a - syms[i][0], int(insns), int(runs) / n))
         per[workload][config] = {name: c / n for name, c in funcs.items()}
+        runs_per[workload][config] = tbs / n
         if blocks:
             print(f"blocks, {config}, {workload}:")
             for name, off, insns, runs in sorted(blocks):
                 print(f"  {name} +{off:#x}: {insns} insns x {runs:.2f}")
 
-    print(f"kernel instructions per transaction ({n} transactions per window)")
+    print(f"kernel instructions and translation blocks run per transaction ({n} transactions per window)")
     for workload, by_config in per.items():
         print(f"\n{workload}")
         first = configs[0]
@@ -84,9 +88,11 @@ def main():
             if funcs is None:
                 continue
             total = sum(funcs.values())
-            line = f"  {config:<12} {total:10.0f}"
+            tbs = runs_per[workload][config]
+            line = f"  {config:<12} {total:10.0f} insns {tbs:8.0f} blocks"
             if config != first:
-                line += f"   {total - sum(ref.values()):+8.0f} against {first}"
+                line += (f"   {total - sum(ref.values()):+8.0f} insns"
+                         f" {tbs - runs_per[workload][first]:+6.0f} blocks against {first}")
             print(line)
         for config in configs[1:]:
             funcs = by_config.get(config)

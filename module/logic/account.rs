@@ -310,6 +310,7 @@ impl SockRecord {
     /// stays) the owner, also when the socket was handed over by another
     /// task. Returns what to charge to the owner, or `None` when the
     /// packet is parked here until an owner appears.
+    #[inline(always)]
     pub fn on_packet(&mut self, seen: &Seen, sender: Option<Owner>) -> Option<Charge> {
         self.last_active = seen.now;
         if seen.sk_state.is_some() {

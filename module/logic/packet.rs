@@ -125,6 +125,7 @@ pub fn parse_ipv6(p: &impl HeaderSource) -> Headers {
     Headers::unknown()
 }
 
+#[inline(always)]
 fn transport(
     p: &impl HeaderSource,
     proto: u8,

@@ -95,11 +95,19 @@ impl Packet<'_> {
 
     /// Copies `N` bytes at `offset` from the network header, wherever in
     /// the skb they are; `None` if the packet is shorter.
+    #[inline(always)]
     pub(crate) fn header<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
         let end = offset.checked_add(N)?;
-        if let Some(bytes) = self.head.get(offset..end) {
-            return bytes.try_into().ok();
+        match self.head.get(offset..end) {
+            Some(bytes) => bytes.try_into().ok(),
+            None => self.header_outside::<N>(offset),
         }
+    }
+
+    /// [`Packet::header`] for bytes beyond those in `head`.
+    #[cold]
+    #[inline(never)]
+    fn header_outside<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
         let mut buf = [0u8; N];
         let offset = c_int::try_from(offset)
             .ok()?
