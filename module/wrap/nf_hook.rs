@@ -241,27 +241,27 @@ unsafe extern "C" fn hook_callback<T: Observer>(
     // SAFETY: `private` came from `Arc::<T>::into_foreign` and stays alive
     // until the registration is gone and an RCU grace period has passed.
     let observer = unsafe { Arc::<T>::borrow(private) };
-    let mut facts = ffi::PacketFacts::EMPTY;
+    // INVARIANT: `skb` and `state` are valid for the duration of this
+    // call; `facts` is filled in from them and `head` from `facts` below,
+    // before `packet` is used. (Made in place: the facts are not copied.)
+    let mut packet = Packet {
+        skb,
+        state,
+        facts: ffi::PacketFacts::EMPTY,
+        head: &[],
+    };
     // SAFETY: `skb` and `state` are valid for the duration of this call;
-    // `facts` is valid for writes.
-    unsafe { ffi::netatop_packet_facts(skb, state, &mut facts) };
-    let head = if facts.head_len == 0 {
-        &[][..]
-    } else {
+    // `packet.facts` is valid for writes.
+    unsafe { ffi::netatop_packet_facts(skb, state, &mut packet.facts) };
+    if packet.facts.head_len != 0 {
         // SAFETY: `netatop_packet_facts` pointed `head` at `head_len` bytes
         // of the packet's linear data, which nobody changes or frees while
         // this hook runs: for the lifetime of `packet`, which ends with
         // this call.
-        unsafe { core::slice::from_raw_parts(facts.head, usize::from(facts.head_len)) }
-    };
-    // INVARIANT: `skb` and `state` are valid for the duration of this
-    // call, `facts` was filled in from them, `head` from `facts`.
-    let packet = Packet {
-        skb,
-        state,
-        facts,
-        head,
-    };
+        packet.head = unsafe {
+            core::slice::from_raw_parts(packet.facts.head, usize::from(packet.facts.head_len))
+        };
+    }
     observer.observe(&packet);
     NF_ACCEPT
 }
