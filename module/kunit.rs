@@ -111,23 +111,6 @@ mod table {
 mod hash {
     use crate::wrap::hash::HashKey;
 
-    /// The kernel's hsiphash is SipHash-1-3 on 64-bit kernels; on a
-    /// little-endian one the words are read as the host tests read them.
-    /// The expected values are those of an independent SipHash-1-3 (the
-    /// `siphasher` crate), truncated to 32 bits.
-    #[test]
-    #[cfg(all(CONFIG_64BIT, target_endian = "little"))]
-    fn is_siphash_1_3_of_the_words() {
-        let key = HashKey::from_words([0x0706_0504_0302_0100, 0x0f0e_0d0c_0b0a_0908]);
-        let words: [u64; 6] = core::array::from_fn(|i| 0x1111_1111_1111_1111 * (i as u64 + 1));
-        assert_eq!(key.hash(&words), 0xf33b_7ab4);
-        assert_eq!(key.hash(&[words[0]]), 0x005b_3d1c);
-        // Two words take another function: the same hash.
-        assert_eq!(key.hash(&words[..2]), key.hash_bytes(&words[..2]));
-        let random = HashKey::random();
-        assert_eq!(random.hash(&words[1..3]), random.hash_bytes(&words[1..3]));
-    }
-
     #[test]
     fn random_keys_differ() {
         let words = [1u64, 2, 3];

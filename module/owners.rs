@@ -20,7 +20,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::logic::abi::TaskCount;
+use crate::logic::abi::{TaskCount, COMLEN};
 use crate::logic::account::{self, Charge, Owner, Proto, SockRecord, TaskKind, TaskRecord};
 use crate::table::Budget;
 use core::mem::size_of;
@@ -45,8 +45,9 @@ impl Drop for Held {
 
 /// The record of one process or thread.
 pub(crate) struct TaskCell {
-    /// The record as made: its task, and zero counters.
-    made: TaskRecord,
+    /// The record's start time in epoch seconds and its command, as made.
+    btime: u64,
+    comm: [u8; COMLEN],
     /// The counters, in [`TaskCount::as_array`]'s order.
     counts: [Atomic<u64>; 8],
     /// Set when the record leaves the table.
@@ -75,10 +76,8 @@ impl TaskCell {
             id: record.id,
             kind: record.kind,
             start: record.start,
-            made: TaskRecord {
-                tc: TaskCount::default(),
-                ..record
-            },
+            btime: record.btime,
+            comm: record.comm,
             counts,
             closed: Atomic::new(false),
             _held: held,
@@ -96,8 +95,12 @@ impl TaskCell {
     /// period the copy is final.
     pub(crate) fn get(&self) -> TaskRecord {
         TaskRecord {
+            id: self.id,
+            kind: self.kind,
+            start: self.start,
+            btime: self.btime,
+            comm: self.comm,
             tc: TaskCount::from_array(core::array::from_fn(|i| self.counts[i].load(Relaxed))),
-            ..self.made
         }
     }
 

@@ -203,6 +203,37 @@ impl SocketId {
     }
 }
 
+/// Random multipliers of [`keyed_hash`]: one for each 32-bit half of the
+/// longest key's words (6), and one added.
+pub const HASH_KEY_WORDS: usize = 13;
+
+/// The tables' keyed hash of `words` (at most 6; the rest are ignored)
+/// under the random multipliers `a`: vector multiply-shift over the 32-bit
+/// halves x_i of the words,
+///
+///   h = ((a_0 + a_1 x_0 + a_2 x_1 + ...) mod 2^64) >> 32,
+///
+/// which is strongly universal (Dietzfelbinger; Thorup, "High speed
+/// hashing for integers and strings", 2015): for any two different
+/// inputs, over the choice of `a`, the two hashes are independent and
+/// uniform, and so are their low bits, the bucket. Whoever does not know
+/// `a` cannot choose keys that share a bucket more often than by chance,
+/// and it costs a multiply and an add per half word, where the kernel's
+/// `hsiphash` costs rounds of a PRF (a third of the packet path's
+/// instructions for UDP). Keys of different lengths differ in their
+/// first two words (protocol and family are in the second), so reading
+/// a shorter key as zero-padded loses nothing.
+#[inline]
+pub fn keyed_hash(a: &[u64; HASH_KEY_WORDS], words: &[u64]) -> u32 {
+    let mut h = a[0];
+    for (i, w) in words.iter().take((HASH_KEY_WORDS - 1) / 2).enumerate() {
+        h = h
+            .wrapping_add(a[1 + 2 * i].wrapping_mul(w & 0xffff_ffff))
+            .wrapping_add(a[2 + 2 * i].wrapping_mul(w >> 32));
+    }
+    (h >> 32) as u32
+}
+
 /// The word the keyed hash reads for a task record's key.
 pub fn task_word(id: i32, kind: TaskKind) -> u64 {
     u64::from(id as u32) << 1 | u64::from(kind == TaskKind::Thread)
@@ -715,15 +746,21 @@ mod tests {
         assert_eq!(SockKey::of(&h, Dir::In, 0, false), None);
     }
 
-    /// SipHash-1-3, which the kernel's `hsiphash` is on 64-bit kernels,
-    /// over the little-endian bytes of `words`, truncated to 32 bits.
-    fn hsiphash(words: &[u64], k0: u64, k1: u64) -> u64 {
-        use core::hash::Hasher;
-        let mut h = siphasher::sip::SipHasher13::new_with_keys(k0, k1);
-        for w in words {
-            h.write(&w.to_le_bytes());
-        }
-        h.finish() & 0xffff_ffff
+    /// Multipliers for the hash tests, from a seed (a splitmix64
+    /// sequence: well spread, as random ones are).
+    fn multipliers(seed: u64) -> [u64; HASH_KEY_WORDS] {
+        let mut x = seed;
+        core::array::from_fn(|_| {
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        })
+    }
+
+    fn hash(words: &[u64], seed: u64) -> u64 {
+        u64::from(keyed_hash(&multipliers(seed), words))
     }
 
     #[test]
@@ -825,12 +862,92 @@ mod tests {
         let mask = (1 << 16) - 1;
         let same = (0..64u64)
             .filter(|&k| {
-                let (k0, k1) = (k.wrapping_mul(0x9e37_79b9_7f4a_7c15), !k);
-                hsiphash(a.words().as_slice(), k0, k1) & mask
-                    == hsiphash(b.words().as_slice(), k0, k1) & mask
+                hash(a.words().as_slice(), k) & mask == hash(b.words().as_slice(), k) & mask
             })
             .count();
         assert!(same <= 1, "{same} of 64 keys put both in one bucket");
+    }
+
+    #[test]
+    fn keyed_hash_is_multiply_shift_of_the_halves() {
+        let mut a = [0u64; HASH_KEY_WORDS];
+        a[..4].copy_from_slice(&[5 << 32, 3 << 32, 7 << 32, 1 << 32]);
+        // Halves 2, 1 and 4: 5 + 3 * 2 + 7 * 1 + 1 * 4.
+        assert_eq!(keyed_hash(&a, &[1 << 32 | 2, 4]), 22);
+        // Carries from the low half reach the result.
+        a = [0; HASH_KEY_WORDS];
+        a[0] = 0xffff_ffff;
+        a[1] = 1;
+        assert_eq!(keyed_hash(&a, &[1]), 1);
+        // Six words at most are read.
+        let m = multipliers(1);
+        assert_eq!(
+            keyed_hash(&m, &[1, 2, 3, 4, 5, 6]),
+            keyed_hash(&m, &[1, 2, 3, 4, 5, 6, 7])
+        );
+    }
+
+    /// Keys that differ in any field, of any kind, have different 32-bit
+    /// hashes but by a chance of one in 2^32 per key.
+    #[test]
+    fn different_keys_share_a_hash_only_by_chance() {
+        let tcp6 = SockKey {
+            net: 7,
+            proto: Proto::Tcp,
+            ipv6: true,
+            local_port: 443,
+            remote_port: 40000,
+            local: [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            remote: [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+        };
+        let tcp4 = SockKey {
+            ipv6: false,
+            local: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            remote: [10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            ..tcp6
+        };
+        let udp = SockKey {
+            proto: Proto::Udp,
+            remote_port: 0,
+            local: [0; 16],
+            remote: [0; 16],
+            ..tcp4
+        };
+        let mut keys = vec![tcp6, tcp4, udp, SockKey { ipv6: true, ..udp }];
+        for k in [tcp6, tcp4] {
+            for byte in 0..16 {
+                let mut v = k;
+                v.remote[byte] ^= 1;
+                keys.push(v);
+                let mut v = k;
+                v.local[byte] ^= 0x80;
+                keys.push(v);
+            }
+            keys.push(SockKey { net: 8, ..k });
+            keys.push(SockKey {
+                local_port: 444,
+                ..k
+            });
+            keys.push(SockKey {
+                remote_port: 40001,
+                ..k
+            });
+        }
+        // An IPv4 key's addresses are its first four bytes: keys that differ
+        // only beyond them are one key.
+        let mut words: Vec<Vec<u64>> = keys.iter().map(|k| k.words().as_slice().to_vec()).collect();
+        words.sort();
+        words.dedup();
+        assert!(words.len() > 40);
+        for seed in 0..64 {
+            let hashes: Vec<u64> = words.iter().map(|w| hash(w, seed)).collect();
+            for (i, h) in hashes.iter().enumerate() {
+                assert!(
+                    !hashes[i + 1..].contains(h),
+                    "seed {seed}: key {i} shares a hash"
+                );
+            }
+        }
     }
 
     #[test]
@@ -838,8 +955,7 @@ mod tests {
         let buckets = 1024u64;
         let mut count = [0u32; 1024];
         for port in 0..8192u16 {
-            count[(hsiphash(key(Proto::Udp, port).words().as_slice(), 42, 43) % buckets)
-                as usize] += 1;
+            count[(hash(key(Proto::Udp, port).words().as_slice(), 42) % buckets) as usize] += 1;
         }
         let max = *count.iter().max().unwrap();
         assert!(
