@@ -4,11 +4,13 @@
 //! the netfilter hooks), lookups for getsockopt, and garbage collection
 //! (from `knetatop` and `NETATOP_FORCE_GC`).
 //!
-//! Locking: a socket bucket, then a task bucket, then a task record (see
-//! `owners`); all are BH spinlocks. A packet on a socket that has been
-//! charged before takes its socket bucket and its owner's two records;
-//! the task table is searched only when a socket gets a new owner. The
-//! exit list has a mutex and is only used in process context.
+//! Locking: a socket bucket, then a task bucket; both are BH spinlocks,
+//! plain spinlocks inside the one section without bottom halves that a
+//! packet or a read takes. A packet on a socket that has been charged
+//! before takes its socket bucket only: its owner's two records count in
+//! atomics (see `owners`), and the task table is searched only when a
+//! socket gets a new owner. The exit list has a mutex and is only used in
+//! process context.
 
 #![forbid(unsafe_code)]
 

@@ -840,13 +840,9 @@ mod tests {
         );
     }
 
-    /// Two IPv6 peers whose addresses differ in the top bit of the
-    /// prefix's last byte and in two bits of the interface id: an unkeyed
-    /// multiply-xorshift mixer cancels such differences whatever its seed.
-    /// Under the keyed hash they share a bucket only by chance.
-    #[test]
-    fn chosen_ipv6_peers_share_a_bucket_only_by_chance() {
-        let a = SockKey {
+    /// A TCP connection over IPv6, for the hash tests.
+    fn tcp6_key() -> SockKey {
+        SockKey {
             net: 7,
             proto: Proto::Tcp,
             ipv6: true,
@@ -854,7 +850,16 @@ mod tests {
             remote_port: 40000,
             local: [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
             remote: [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
-        };
+        }
+    }
+
+    /// Two IPv6 peers whose addresses differ in the top bit of the
+    /// prefix's last byte and in two bits of the interface id: an unkeyed
+    /// multiply-xorshift mixer cancels such differences whatever its seed.
+    /// Under the keyed hash they share a bucket only by chance.
+    #[test]
+    fn chosen_ipv6_peers_share_a_bucket_only_by_chance() {
+        let a = tcp6_key();
         let mut b = a;
         b.remote[7] ^= 0x80;
         b.remote[11] ^= 0x80;
@@ -891,15 +896,7 @@ mod tests {
     /// hashes but by a chance of one in 2^32 per key.
     #[test]
     fn different_keys_share_a_hash_only_by_chance() {
-        let tcp6 = SockKey {
-            net: 7,
-            proto: Proto::Tcp,
-            ipv6: true,
-            local_port: 443,
-            remote_port: 40000,
-            local: [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
-            remote: [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
-        };
+        let tcp6 = tcp6_key();
         let tcp4 = SockKey {
             ipv6: false,
             local: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
