@@ -275,11 +275,8 @@ impl State {
                     // Closed: what is charged after the grace period below
                     // is unidentified, never lost unseen.
                     cell.close();
-                    if cell.kind == TaskKind::Process {
-                        if let Err(cell) = ended.push_within_capacity(cell) {
-                            drop(cell.0);
-                            lost += 1;
-                        }
+                    if cell.kind == TaskKind::Process && ended.push_within_capacity(cell).is_err() {
+                        lost += 1;
                     }
                 }
             }
@@ -422,7 +419,8 @@ impl HeaderSource for Packet<'_> {
 impl Observer for State {
     #[inline(always)]
     fn observe(&self, p: &Packet<'_>) {
-        // Up to three locks: bottom halves off once for all.
+        // The socket bucket, twice for a new record, and a task bucket for
+        // a new owner: bottom halves off once for all.
         sync::bh_off(|| self.account(p));
     }
 }

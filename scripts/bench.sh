@@ -19,7 +19,8 @@
 # once under a QEMU plugin (bench/profile) that counts the instructions
 # the kernel executes during exactly N transactions of each request/reply
 # workload, and prints them per transaction, by function, against the
-# first configuration. Counts are the same from run to run.
+# first configuration. Counts repeat from run to run within a few
+# instructions.
 #
 #   scripts/bench.sh [--rounds N] [--seconds S] [--records N]
 #   scripts/bench.sh --profile N [--records N]

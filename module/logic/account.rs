@@ -219,8 +219,8 @@ pub const HASH_KEY_WORDS: usize = 13;
 /// uniform, and so are their low bits, the bucket. Whoever does not know
 /// `a` cannot choose keys that share a bucket more often than by chance,
 /// and it costs a multiply and an add per half word, where the kernel's
-/// `hsiphash` costs rounds of a PRF (a third of the packet path's
-/// instructions for UDP). Keys of different lengths differ in their
+/// `hsiphash` costs rounds of a PRF (a seventh of the packet path's
+/// instructions for UDP, a fifth for IPv6 TCP). Keys of different lengths differ in their
 /// first two words (protocol and family are in the second), so reading
 /// a shorter key as zero-padded loses nothing.
 #[inline]

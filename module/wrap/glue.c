@@ -151,7 +151,10 @@ void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state 
 	f->head_len = linear <= 0 ? 0 : min(linear, NETATOP_HEAD_LEN);
 }
 
-/* Bytes beyond the first NETATOP_HEAD_LEN (IPv6 extension headers). */
+/*
+ * Bytes beyond those netatop_packet_facts() points to (IPv6 extension
+ * headers, headers outside the linear data).
+ */
 const void *netatop_skb_header_pointer(const struct sk_buff *skb, int offset,
 		int len, void *buffer)
 {
@@ -277,30 +280,6 @@ bool netatop_sock_id(const struct sock *sk, struct netatop_sock_id *id)
 
 /* --- locks (module/wrap/sync.rs) --- */
 
-/*
- * spin_lock_bh(), or spin_lock() where bottom halves are off already (in a
- * softirq, or inside local_bh_disable()): then no softirq can take the
- * lock on this CPU, which is all that disabling them would add. Whether
- * they were disabled here, for netatop_spin_unlock_bh().
- */
-bool netatop_spin_lock_bh(spinlock_t *lock)
-{
-	if (softirq_count()) {
-		spin_lock(lock);
-		return false;
-	}
-	spin_lock_bh(lock);
-	return true;
-}
-
-void netatop_spin_unlock_bh(spinlock_t *lock, bool bh)
-{
-	if (bh)
-		spin_unlock_bh(lock);
-	else
-		spin_unlock(lock);
-}
-
 /* Bottom halves off on this CPU, unless they are already; whether they were turned off. */
 bool netatop_bh_off(void)
 {
@@ -313,6 +292,27 @@ bool netatop_bh_off(void)
 void netatop_bh_on(void)
 {
 	local_bh_enable();
+}
+
+/*
+ * spin_lock_bh(), or spin_lock() where bottom halves are off already (in a
+ * softirq, or inside local_bh_disable()): then no softirq can take the
+ * lock on this CPU, which is all that disabling them would add. Whether
+ * they were disabled here, for netatop_spin_unlock_bh().
+ */
+bool netatop_spin_lock_bh(spinlock_t *lock)
+{
+	bool bh = netatop_bh_off();
+
+	spin_lock(lock);
+	return bh;
+}
+
+void netatop_spin_unlock_bh(spinlock_t *lock, bool bh)
+{
+	spin_unlock(lock);
+	if (bh)
+		netatop_bh_on();
 }
 
 int netatop_spin_trylock_bh(spinlock_t *lock)

@@ -219,9 +219,9 @@ impl<T: Observer> Drop for Registration<T> {
         // SAFETY: Registered by the type invariant.
         unsafe { ffi::netatop_hooks_unregister() };
         // Hooks run under rcu_read_lock(): after a grace period no call
-        // that may have seen them is still running.
-        // SAFETY: May sleep; `drop` runs in process context.
-        unsafe { bindings::synchronize_rcu() };
+        // that may have seen them is still running. (`drop` runs in
+        // process context.)
+        super::sync::synchronize_rcu();
         // SAFETY: No hook can use `data` any more; it came from
         // `into_foreign` in `new`.
         drop(unsafe { Arc::<T>::from_foreign(self.data) });

@@ -11,9 +11,8 @@
 //! `spin_lock_bh` into the kernel crate's generic [`Lock`].
 //!
 //! Where bottom halves are off already (a softirq, or inside [`bh_off`])
-//! the lock is a plain `spin_lock`: a packet takes up to three of these
-//! locks, and one [`bh_off`] around them turns bottom halves off once
-//! instead of three times.
+//! the lock is a plain `spin_lock`: one [`bh_off`] around the locks a
+//! packet takes turns bottom halves off once for all of them.
 
 use super::ffi;
 use kernel::bindings;

@@ -24,7 +24,7 @@
 //! With `--profile N` it times nothing: for each configuration once, it
 //! prints the addresses of the module's symbols, then runs each
 //! request/reply workload for exactly N transactions between two `sync`
-//! calls, the marks at which scripts/profile.sh's QEMU plugin starts and
+//! calls, the marks at which the QEMU plugin of `scripts/bench.sh --profile` starts and
 //! stops counting the instructions the kernel executes.
 
 use nix::sys::resource::{setrlimit, Resource};
