@@ -5,16 +5,15 @@
 //! lookup: the socket record holds its owner's process and thread records
 //! and adds to their counters directly.
 //!
-//! The counters are atomic: charging takes no lock, so a packet takes one
-//! lock, its socket bucket's. A task record leaves the table when the
-//! garbage collector finds its task gone; it is closed then, and a socket
-//! record that still holds it charges nothing more to it: the packet is
-//! unidentified, as it was before records were shared. Charging tests
-//! `closed` and adds inside one RCU read-side critical section (the
-//! [`rcu::Guard`] it takes), and the collector reads a closed record's
-//! counters only after a grace period ([`synchronize_rcu`]): every charge
-//! that found the record open has landed by then, and every later one
-//! finds it closed. So what it counted is final and exact.
+//! The counters are atomic: charging takes no lock of its own, so a
+//! packet takes one lock, its socket bucket's. A record reaches the packet
+//! path only through the socket records that hold it, and is charged
+//! under their bucket lock. The garbage collector closes the record of a
+//! task it finds gone and takes it out of the task table, then walks the
+//! socket buckets and takes it out of every socket record (under each
+//! bucket's lock) before it reads it: every charge that found the record
+//! has landed by then, and no later packet can find it. So what it counted
+//! is final and exact, and the packet path tests nothing for it.
 //!
 //! Lock order: a socket bucket, then a task bucket.
 
@@ -26,10 +25,7 @@ use crate::table::Budget;
 use core::mem::size_of;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
-use kernel::sync::{rcu, Arc};
-
-#[cfg(doc)]
-use crate::wrap::sync::synchronize_rcu;
+use kernel::sync::Arc;
 
 /// Bytes of a task budget held by one thing; given back when it goes.
 struct Held {
@@ -91,8 +87,8 @@ impl TaskCell {
     }
 
     /// A copy of the record. Each counter is read whole, but a charge may
-    /// land between two of them; after [`TaskCell::close`] and a grace
-    /// period the copy is final.
+    /// land between two of them; once the record is closed and no socket
+    /// record holds it any more the copy is final.
     pub(crate) fn get(&self) -> TaskRecord {
         TaskRecord {
             id: self.id,
@@ -104,33 +100,27 @@ impl TaskCell {
         }
     }
 
-    /// Closes the record: nothing is charged to it any more once an RCU
-    /// grace period has passed ([`synchronize_rcu`]).
+    /// Closes the record, when it leaves the task table: the socket
+    /// records that hold it let it go at the garbage collector's next
+    /// pass over them.
     pub(crate) fn close(&self) {
         self.closed.store(true, Relaxed);
     }
 
-    /// Whether the record was closed (a hint: a charge under way may still
-    /// land until a grace period has passed).
+    /// Whether the record was closed.
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Relaxed)
     }
 
-    /// Adds `c` to the record unless it is closed; whether it did. The
-    /// test and the additions are in the read-side critical section of
-    /// `_rcu`, which the collector waits for after closing.
+    /// Adds `c` to the record.
     #[inline(always)]
-    fn charge(&self, proto: Proto, c: &Charge, _rcu: &rcu::Guard) -> bool {
-        if self.closed.load(Relaxed) {
-            return false;
-        }
+    fn charge(&self, proto: Proto, c: &Charge) {
         for (slot, a) in account::charge_parts(proto, c) {
             if a.packets > 0 || a.bytes > 0 {
                 self.counts[slot].add(a.packets, Relaxed);
                 self.counts[slot + 1].add(a.bytes, Relaxed);
             }
         }
-        true
     }
 }
 
@@ -139,6 +129,9 @@ pub(crate) struct Cells {
     pub(crate) owner: Owner,
     pub(crate) process: Arc<TaskCell>,
     /// `None` if the thread has no record (it ended, or memory was short).
+    /// Never a closed record once the garbage collector has passed, and
+    /// never a closed thread beside an open process: the collector closes
+    /// a thread at the latest with its process, and lets go of both.
     pub(crate) thread: Option<Arc<TaskCell>>,
 }
 
@@ -148,24 +141,19 @@ impl Cells {
         self.owner == *owner
     }
 
-    /// Whether a record is missing or closed (a hint).
+    /// Whether the thread has no record.
     pub(crate) fn incomplete(&self) -> bool {
-        self.process.is_closed() || self.thread.as_ref().is_none_or(|t| t.is_closed())
+        self.thread.is_none()
     }
 
-    /// Charges `c` to the process and then to the thread, unless the
-    /// process record is closed: then nothing is charged, so that a thread
-    /// never shows more than its process. Whether the process was charged.
+    /// Charges `c` to the process and to the thread. Called with the lock
+    /// of the bucket of the socket record that holds these (see above).
     #[inline(always)]
-    pub(crate) fn charge(&self, proto: Proto, c: &Charge) -> bool {
-        let rcu = rcu::read_lock();
-        if !self.process.charge(proto, c, &rcu) {
-            return false;
-        }
+    pub(crate) fn charge(&self, proto: Proto, c: &Charge) {
+        self.process.charge(proto, c);
         if let Some(t) = &self.thread {
-            t.charge(proto, c, &rcu);
+            t.charge(proto, c);
         }
-        true
     }
 }
 

@@ -134,7 +134,7 @@ impl State {
     /// Charges `c` to its owner's process and thread records, through the
     /// socket's `cells`. Those are looked up (and made, if the owner is the
     /// sender: `creator`) when the socket has none for this owner, or when
-    /// the sender finds one of them missing or closed. Without a process
+    /// the sender finds its thread record missing. Without a process
     /// record the packet is unidentified and the thread is not charged
     /// either.
     #[inline(always)]
@@ -145,10 +145,13 @@ impl State {
         if stale {
             *cells = self.cells_of(&c.owner, creator);
         }
-        if !cells.as_ref().is_some_and(|k| k.charge(proto, c)) {
-            self.unident(proto, c.packet.0, c.packet.1.packets);
-            self.unident(proto, Dir::Out, c.parked.sent.packets);
-            self.unident(proto, Dir::In, c.parked.received.packets);
+        match cells {
+            Some(k) => k.charge(proto, c),
+            None => {
+                self.unident(proto, c.packet.0, c.packet.1.packets);
+                self.unident(proto, Dir::Out, c.parked.sent.packets);
+                self.unident(proto, Dir::In, c.parked.received.packets);
+            }
         }
     }
 
@@ -232,11 +235,27 @@ impl State {
         self.gc_started.fetch_add(1, Full);
 
         self.exits.expire();
-        let (mut exited, mut lost) = self.collect_tasks();
-        // The socket records of ended processes go first, and with them
-        // the last references to their task records, whose memory the
-        // exit list may then use.
+        let (ended, mut lost) = self.collect_tasks();
+        // The socket records let go of the closed task records (and those
+        // of ended processes go), under their bucket locks: after this
+        // pass no packet charges a closed record any more, and what the
+        // ended processes counted is final.
         self.collect_sockets(now);
+        let mut exited = KVVec::new();
+        if exited
+            .reserve(ended.len(), GFP_KERNEL | __GFP_NOWARN)
+            .is_err()
+        {
+            lost += ended.len();
+        } else {
+            for cell in ended.iter() {
+                // Reserved above: cannot fail.
+                let _ = exited.push_within_capacity(cell.get());
+            }
+        }
+        // The last references to the records of ended processes go here,
+        // before the exit list takes their memory from the budget.
+        drop(ended);
         lost += self.exits.append(&mut exited);
         if lost > 0 {
             pr_warn!(
@@ -246,10 +265,10 @@ impl State {
         }
     }
 
-    /// Drops the records of threads that ended and closes those of
-    /// processes that ended; returns these, for the exit list, and how
-    /// many did not fit.
-    fn collect_tasks(&self) -> (KVVec<TaskRecord>, usize) {
+    /// Takes the records of tasks that ended out of the task table and
+    /// closes them; returns those of processes, for the exit list once no
+    /// socket record holds them, and how many did not fit.
+    fn collect_tasks(&self) -> (KVVec<Arc<TaskCell>>, usize) {
         let mut ended: KVVec<Arc<TaskCell>> = KVVec::new();
         let mut lost = 0;
         for b in 0..self.tasks.buckets() {
@@ -272,8 +291,7 @@ impl State {
                     continue;
                 }
                 if let Some(cell) = self.tasks.remove(&mut chain, i) {
-                    // Closed: what is charged after the grace period below
-                    // is unidentified, never lost unseen.
+                    // Closed: the socket records let go of it next.
                     cell.close();
                     if cell.kind == TaskKind::Process && ended.push_within_capacity(cell).is_err() {
                         lost += 1;
@@ -281,20 +299,7 @@ impl State {
                 }
             }
         }
-        // Every charge that found a record open has landed after this.
-        sync::synchronize_rcu();
-        let mut exited = KVVec::new();
-        if exited
-            .reserve(ended.len(), GFP_KERNEL | __GFP_NOWARN)
-            .is_err()
-        {
-            return (exited, lost + ended.len());
-        }
-        for cell in ended.iter() {
-            // Reserved above: cannot fail.
-            let _ = exited.push_within_capacity(cell.get());
-        }
-        (exited, lost)
+        (ended, lost)
     }
 
     fn collect_sockets(&self, now: u64) {
@@ -309,8 +314,8 @@ impl State {
                     .is_none_or(|o| self.process_known(&o, e.cells.as_ref()));
                 match r.verdict(now, owner_alive) {
                     SockVerdict::Keep => {
-                        // Closed records are never charged again: let
-                        // them go (a sender looks its records up anew).
+                        // Closed records are charged no more: let them go
+                        // (a sender looks its records up anew).
                         let e = &mut chain[i];
                         if let Some(k) = &mut e.cells {
                             if k.process.is_closed() {
@@ -421,7 +426,7 @@ impl Observer for State {
     fn observe(&self, p: &Packet<'_>) {
         // The socket bucket, twice for a new record, and a task bucket for
         // a new owner: bottom halves off once for all.
-        sync::bh_off(|| self.account(p));
+        p.bh_off(|| self.account(p));
     }
 }
 
@@ -455,7 +460,7 @@ impl State {
                 IPV4_FRAG_HDR
             },
         );
-        let sender = (dir == Dir::Out && p.in_process_context()).then(task::current_owner);
+        let sender = p.sender();
         let seen = Seen {
             dir,
             amount,

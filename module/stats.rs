@@ -13,17 +13,24 @@ use crate::wrap::percpu::PerCpuCounters;
 use kernel::prelude::*;
 
 /// Where each counter is in [`Stats::counters`].
-const PACKETS: usize = 0; // [direction][protocol]: 8 counters
-const UNIDENT: usize = 8; // [direction][tcp/udp]: 4 counters
-const IPV6: usize = 12;
-const PARKED: usize = 13;
-const COUNTERS: usize = 14;
+const PACKETS: usize = 0; // [family][direction][protocol]: 16 counters
+const UNIDENT: usize = 16; // [direction][tcp/udp]: 4 counters
+const PARKED: usize = 20;
+const COUNTERS: usize = 21;
 
 /// Packets seen by the hooks, per protocol and direction; counted per CPU
 /// (every packet counts here), summed when read.
 pub(crate) struct Stats {
     counters: PerCpuCounters<COUNTERS>,
 }
+
+/// Every transport, in [`slot`]'s order.
+const TRANSPORTS: [Transport; 4] = [
+    Transport::Tcp,
+    Transport::Udp,
+    Transport::Icmp,
+    Transport::Unknown,
+];
 
 fn slot(t: Transport) -> usize {
     match t {
@@ -41,8 +48,12 @@ fn dir(d: Dir) -> usize {
     }
 }
 
-fn packets(d: Dir, t: Transport) -> usize {
-    PACKETS + dir(d) * 4 + slot(t)
+fn packets(f: Family, d: Dir, t: Transport) -> usize {
+    let family = match f {
+        Family::Ipv4 => 0,
+        Family::Ipv6 => 8,
+    };
+    PACKETS + family + dir(d) * 4 + slot(t)
 }
 
 /// The unidentified counter of TCP and UDP packets.
@@ -62,12 +73,10 @@ impl Stats {
         })
     }
 
-    /// Counts `n` packets (the segments of one GSO packet).
+    /// Counts `n` packets (the segments of one GSO packet): one counter
+    /// per family, direction and protocol, so one addition per packet.
     pub(crate) fn packet(&self, family: Family, d: Dir, t: Transport, n: u64) {
-        self.counters.add(packets(d, t), n);
-        if family == Family::Ipv6 {
-            self.counters.add(IPV6, n);
-        }
+        self.counters.add(packets(family, d, t), n);
     }
 
     /// Counts `n` TCP or UDP packets that no task could be charged with.
@@ -93,20 +102,25 @@ impl Stats {
     /// table figures.
     pub(crate) fn snapshot(&self) -> Snapshot {
         let c = |i: usize| self.counters.sum(i);
+        let both =
+            |d: Dir, t: Transport| c(packets(Family::Ipv4, d, t)) + c(packets(Family::Ipv6, d, t));
         let counted = |d: Dir, t: Transport| Counted {
-            packets: c(packets(d, t)),
+            packets: both(d, t),
             unident: unident(d, t).map_or(0, c),
         };
+        let ipv6_packets = [Dir::Out, Dir::In]
+            .into_iter()
+            .flat_map(|d| TRANSPORTS.map(|t| c(packets(Family::Ipv6, d, t))))
+            .sum();
         Snapshot {
             tcp_snd: counted(Dir::Out, Transport::Tcp),
             tcp_rcv: counted(Dir::In, Transport::Tcp),
             udp_snd: counted(Dir::Out, Transport::Udp),
             udp_rcv: counted(Dir::In, Transport::Udp),
-            icmp_snd: c(packets(Dir::Out, Transport::Icmp)),
-            icmp_rcv: c(packets(Dir::In, Transport::Icmp)),
-            unknown: c(packets(Dir::Out, Transport::Unknown))
-                + c(packets(Dir::In, Transport::Unknown)),
-            ipv6_packets: c(IPV6),
+            icmp_snd: both(Dir::Out, Transport::Icmp),
+            icmp_rcv: both(Dir::In, Transport::Icmp),
+            unknown: both(Dir::Out, Transport::Unknown) + both(Dir::In, Transport::Unknown),
+            ipv6_packets,
             parked: c(PARKED),
             ..Snapshot::default()
         }
@@ -114,4 +128,4 @@ impl Stats {
 }
 
 // Every index above is within the counters.
-const _: () = assert!(PARKED < COUNTERS && IPV6 < COUNTERS && UNIDENT + 4 <= IPV6);
+const _: () = assert!(PACKETS + 16 <= UNIDENT && UNIDENT + 4 <= PARKED && PARKED < COUNTERS);

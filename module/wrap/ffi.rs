@@ -60,6 +60,12 @@ pub(super) struct PacketFacts {
     /// packet's linear data.
     pub(super) head: *const u8,
     pub(super) net_cookie: u64,
+    /// The sender of a packet sent in process context; left as they were
+    /// for any other.
+    pub(super) process_start: u64,
+    pub(super) thread_start: u64,
+    pub(super) tgid: c_int,
+    pub(super) tid: c_int,
     pub(super) len: u32,
     pub(super) gso_segs: u32,
     pub(super) mtu: u32,
@@ -78,6 +84,10 @@ impl PacketFacts {
     pub(super) const EMPTY: Self = PacketFacts {
         head: core::ptr::null(),
         net_cookie: 0,
+        process_start: 0,
+        thread_start: 0,
+        tgid: 0,
+        tid: 0,
         len: 0,
         gso_segs: 0,
         mtu: 0,
@@ -94,9 +104,10 @@ impl PacketFacts {
 
 // The layout glue.c asserts on the C side.
 const _: () = {
-    assert!(core::mem::size_of::<PacketFacts>() == 48);
-    assert!(core::mem::offset_of!(PacketFacts, sock_state) == 36);
-    assert!(core::mem::offset_of!(PacketFacts, head_len) == 42);
+    assert!(core::mem::size_of::<PacketFacts>() == 72);
+    assert!(core::mem::offset_of!(PacketFacts, tid) == 36);
+    assert!(core::mem::offset_of!(PacketFacts, sock_state) == 60);
+    assert!(core::mem::offset_of!(PacketFacts, head_len) == 66);
     assert!(HEAD_LEN <= u8::MAX as usize);
 };
 

@@ -39,9 +39,10 @@ static_assert(offsetof(struct netpertask, tc) == 32);
 /* atop's command field holds a whole comm. */
 static_assert(COMLEN == TASK_COMM_LEN);
 /* The layouts module/wrap/ffi.rs asserts. */
-static_assert(sizeof(struct netatop_packet_facts) == 48);
-static_assert(offsetof(struct netatop_packet_facts, sock_state) == 36);
-static_assert(offsetof(struct netatop_packet_facts, head_len) == 42);
+static_assert(sizeof(struct netatop_packet_facts) == 72);
+static_assert(offsetof(struct netatop_packet_facts, tid) == 36);
+static_assert(offsetof(struct netatop_packet_facts, sock_state) == 60);
+static_assert(offsetof(struct netatop_packet_facts, head_len) == 66);
 static_assert(sizeof(struct netatop_sock_id) == 48);
 static_assert(offsetof(struct netatop_sock_id, local_port) == 40);
 static_assert(offsetof(struct netatop_sock_id, v4_too) == 46);
@@ -119,9 +120,10 @@ void netatop_hooks_unregister(void)
 
 /*
  * Everything the accounting reads of a packet and its hook call, in one
- * call: what each packet needs, and where its network header is, as far
- * as the linear data holds it (up to NETATOP_HEAD_LEN bytes; nothing is
- * copied).
+ * call: what each packet needs, where its network header is, as far as
+ * the linear data holds it (up to NETATOP_HEAD_LEN bytes; nothing is
+ * copied), and who sends it. The sender's fields are left as they are
+ * for a packet without one.
  */
 void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state *state,
 		struct netatop_packet_facts *f)
@@ -147,6 +149,12 @@ void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state 
 	 * (in_task() is true there).
 	 */
 	f->in_process_context = !in_interrupt();
+	if (!f->local_in && f->in_process_context) {
+		f->tgid = current->tgid;
+		f->tid = current->pid;
+		f->process_start = current->group_leader->start_boottime;
+		f->thread_start = current->start_boottime;
+	}
 	f->head = skb_network_header(skb);
 	f->head_len = linear <= 0 ? 0 : min(linear, NETATOP_HEAD_LEN);
 }

@@ -28,6 +28,15 @@ struct netatop_packet_facts {
 	 */
 	const u8 *head;
 	u64 net_cookie;
+	/*
+	 * The current task, the packet's sender, for a packet sent in process
+	 * context (zero otherwise): ids in the initial pid namespace, start
+	 * times of its thread group leader and of itself.
+	 */
+	u64 process_start;
+	u64 thread_start;
+	pid_t tgid;
+	pid_t tid;
 	u32 len;
 	u32 gso_segs;
 	u32 mtu;

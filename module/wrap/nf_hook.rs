@@ -13,7 +13,8 @@
 
 use super::constants::{NFPROTO_IPV6, NF_ACCEPT};
 use super::ffi;
-use crate::logic::account::Dir;
+use super::sync;
+use crate::logic::account::{Dir, Owner};
 use core::marker::PhantomData;
 use kernel::bindings;
 use kernel::ffi::{c_int, c_uint, c_void};
@@ -153,12 +154,30 @@ impl Packet<'_> {
         unsafe { ffi::netatop_skb_has_socket(self.skb, self.state) }
     }
 
-    /// Whether the hook runs in process context on behalf of the current
-    /// task: not in an interrupt or softirq, nor with bottom halves
-    /// disabled (threaded NAPI, busy polling), where the current task
-    /// handles packets of other tasks' sockets.
-    pub(crate) fn in_process_context(&self) -> bool {
-        self.facts.in_process_context
+    /// Runs `f` with bottom halves off: in process context they are turned
+    /// off around it; elsewhere the hook runs in a softirq or interrupt, or
+    /// inside a section that disabled them, and they are off already.
+    #[inline(always)]
+    pub(crate) fn bh_off<R>(&self, f: impl FnOnce() -> R) -> R {
+        if self.facts.in_process_context {
+            sync::bh_off(f)
+        } else {
+            f()
+        }
+    }
+
+    /// The task that sends this packet: the current one, for a packet
+    /// sent in process context (not in an interrupt or softirq, nor with
+    /// bottom halves disabled: threaded NAPI and busy polling handle
+    /// packets of other tasks' sockets there).
+    #[inline(always)]
+    pub(crate) fn sender(&self) -> Option<Owner> {
+        (!self.facts.local_in && self.facts.in_process_context).then_some(Owner {
+            tgid: self.facts.tgid,
+            tid: self.facts.tid,
+            process_start: self.facts.process_start,
+            thread_start: self.facts.thread_start,
+        })
     }
 }
 
