@@ -20,7 +20,7 @@
 #![forbid(unsafe_code)]
 
 use crate::logic::abi::{TaskCount, COMLEN};
-use crate::logic::account::{self, Charge, Owner, Proto, SockRecord, TaskKind, TaskRecord};
+use crate::logic::account::{self, Amount, Charge, Owner, Proto, SockRecord, TaskKind, TaskRecord};
 use crate::table::Budget;
 use core::mem::size_of;
 use kernel::prelude::*;
@@ -112,15 +112,23 @@ impl TaskCell {
         self.closed.load(Relaxed)
     }
 
-    /// Adds `c` to the record.
+    /// Adds `c` to the record: the packet, and what was parked if
+    /// anything was (seldom: it takes a pass over the parts).
     #[inline(always)]
     fn charge(&self, proto: Proto, c: &Charge) {
-        for (slot, a) in account::charge_parts(proto, c) {
-            if a.packets > 0 || a.bytes > 0 {
-                self.counts[slot].add(a.packets, Relaxed);
-                self.counts[slot + 1].add(a.bytes, Relaxed);
+        let [packet, parked @ ..] = account::charge_parts(proto, c);
+        self.add(packet);
+        if c.parked.packets() > 0 {
+            for part in parked.into_iter().filter(|(_, a)| a.packets > 0) {
+                self.add(part);
             }
         }
+    }
+
+    #[inline(always)]
+    fn add(&self, (slot, a): (usize, Amount)) {
+        self.counts[slot].add(a.packets, Relaxed);
+        self.counts[slot + 1].add(a.bytes, Relaxed);
     }
 }
 

@@ -143,7 +143,7 @@ impl State {
             .as_ref()
             .is_none_or(|k| !k.serve(&c.owner) || (creator && k.incomplete()));
         if stale {
-            *cells = self.cells_of(&c.owner, creator);
+            *cells = self.cells_of(c.owner, creator);
         }
         match cells {
             Some(k) => k.charge(proto, c),
@@ -159,9 +159,11 @@ impl State {
     /// `create`; `None` without a process record.
     #[cold]
     #[inline(never)]
-    fn cells_of(&self, o: &Owner, create: bool) -> Option<Cells> {
+    /// (`o` by value: a reference would keep the whole charge in memory on
+    /// the packet path.)
+    fn cells_of(&self, o: Owner, create: bool) -> Option<Cells> {
         Some(Cells {
-            owner: *o,
+            owner: o,
             process: self.task_cell(o.tgid, TaskKind::Process, o.process_start, create)?,
             thread: self.task_cell(o.tid, TaskKind::Thread, o.thread_start, create),
         })
@@ -426,7 +428,8 @@ impl Observer for State {
     fn observe(&self, p: &Packet<'_>) {
         // The socket bucket, twice for a new record, and a task bucket for
         // a new owner: bottom halves off once for all.
-        p.bh_off(|| self.account(p));
+        let _bh = p.bh_off();
+        self.account(p);
     }
 }
 
@@ -516,7 +519,8 @@ impl ReadObserver for State {
     }
 
     fn read(&self, id: &SocketId) {
-        sync::bh_off(|| self.bind_reader(id));
+        let _bh = sync::bh_off();
+        self.bind_reader(id);
     }
 }
 

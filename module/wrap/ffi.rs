@@ -60,8 +60,7 @@ pub(super) struct PacketFacts {
     /// packet's linear data.
     pub(super) head: *const u8,
     pub(super) net_cookie: u64,
-    /// The sender of a packet sent in process context; left as they were
-    /// for any other.
+    /// The sender of a packet sent in process context; zero for any other.
     pub(super) process_start: u64,
     pub(super) thread_start: u64,
     pub(super) tgid: c_int,
@@ -77,29 +76,6 @@ pub(super) struct PacketFacts {
     pub(super) has_dev: bool,
     pub(super) in_process_context: bool,
     pub(super) head_len: u8,
-}
-
-impl PacketFacts {
-    /// Facts of nothing, for `netatop_packet_facts` to fill in.
-    pub(super) const EMPTY: Self = PacketFacts {
-        head: core::ptr::null(),
-        net_cookie: 0,
-        process_start: 0,
-        thread_start: 0,
-        tgid: 0,
-        tid: 0,
-        len: 0,
-        gso_segs: 0,
-        mtu: 0,
-        hard_header_len: 0,
-        network_offset: 0,
-        sock_state: -1,
-        pf: 0,
-        local_in: false,
-        has_dev: false,
-        in_process_context: false,
-        head_len: 0,
-    };
 }
 
 // The layout glue.c asserts on the C side.

@@ -122,8 +122,7 @@ void netatop_hooks_unregister(void)
  * Everything the accounting reads of a packet and its hook call, in one
  * call: what each packet needs, where its network header is, as far as
  * the linear data holds it (up to NETATOP_HEAD_LEN bytes; nothing is
- * copied), and who sends it. The sender's fields are left as they are
- * for a packet without one.
+ * copied), and who sends it. Every field is written.
  */
 void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state *state,
 		struct netatop_packet_facts *f)
@@ -154,6 +153,11 @@ void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state 
 		f->tid = current->pid;
 		f->process_start = current->group_leader->start_boottime;
 		f->thread_start = current->start_boottime;
+	} else {
+		f->tgid = 0;
+		f->tid = 0;
+		f->process_start = 0;
+		f->thread_start = 0;
 	}
 	f->head = skb_network_header(skb);
 	f->head_len = linear <= 0 ? 0 : min(linear, NETATOP_HEAD_LEN);

@@ -13,9 +13,10 @@
 
 use super::constants::{NFPROTO_IPV6, NF_ACCEPT};
 use super::ffi;
-use super::sync;
+use super::sync::{self, BhOff};
 use crate::logic::account::{Dir, Owner};
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 use kernel::bindings;
 use kernel::ffi::{c_int, c_uint, c_void};
 use kernel::prelude::*;
@@ -55,7 +56,7 @@ pub(crate) trait Observer: Send + Sync + 'static {
 pub(crate) struct Packet<'a> {
     skb: *const bindings::sk_buff,
     state: *const ffi::NfHookState,
-    facts: ffi::PacketFacts,
+    facts: &'a ffi::PacketFacts,
     head: &'a [u8],
 }
 
@@ -154,16 +155,13 @@ impl Packet<'_> {
         unsafe { ffi::netatop_skb_has_socket(self.skb, self.state) }
     }
 
-    /// Runs `f` with bottom halves off: in process context they are turned
-    /// off around it; elsewhere the hook runs in a softirq or interrupt, or
-    /// inside a section that disabled them, and they are off already.
+    /// Bottom halves off while the value returned lives: in process
+    /// context they are turned off; elsewhere the hook runs in a softirq or
+    /// interrupt, or inside a section that disabled them, and they are off
+    /// already.
     #[inline(always)]
-    pub(crate) fn bh_off<R>(&self, f: impl FnOnce() -> R) -> R {
-        if self.facts.in_process_context {
-            sync::bh_off(f)
-        } else {
-            f()
-        }
+    pub(crate) fn bh_off(&self) -> BhOff {
+        sync::bh_off_unless(!self.facts.in_process_context)
     }
 
     /// The task that sends this packet: the current one, for a packet
@@ -260,27 +258,29 @@ unsafe extern "C" fn hook_callback<T: Observer>(
     // SAFETY: `private` came from `Arc::<T>::into_foreign` and stays alive
     // until the registration is gone and an RCU grace period has passed.
     let observer = unsafe { Arc::<T>::borrow(private) };
-    // INVARIANT: `skb` and `state` are valid for the duration of this
-    // call; `facts` is filled in from them and `head` from `facts` below,
-    // before `packet` is used. (Made in place: the facts are not copied.)
-    let mut packet = Packet {
-        skb,
-        state,
-        facts: ffi::PacketFacts::EMPTY,
-        head: &[],
-    };
+    let mut facts = MaybeUninit::<ffi::PacketFacts>::uninit();
     // SAFETY: `skb` and `state` are valid for the duration of this call;
-    // `packet.facts` is valid for writes.
-    unsafe { ffi::netatop_packet_facts(skb, state, &mut packet.facts) };
-    if packet.facts.head_len != 0 {
+    // `facts` is valid for writes.
+    unsafe { ffi::netatop_packet_facts(skb, state, facts.as_mut_ptr()) };
+    // SAFETY: `netatop_packet_facts` writes every field.
+    let facts = unsafe { facts.assume_init_ref() };
+    let head = if facts.head_len == 0 {
+        &[][..]
+    } else {
         // SAFETY: `netatop_packet_facts` pointed `head` at `head_len` bytes
         // of the packet's linear data, which nobody changes or frees while
         // this hook runs: for the lifetime of `packet`, which ends with
         // this call.
-        packet.head = unsafe {
-            core::slice::from_raw_parts(packet.facts.head, usize::from(packet.facts.head_len))
-        };
-    }
+        unsafe { core::slice::from_raw_parts(facts.head, usize::from(facts.head_len)) }
+    };
+    // INVARIANT: `skb` and `state` are valid for the duration of this
+    // call; `facts` was filled in from them, and `head` from `facts`.
+    let packet = Packet {
+        skb,
+        state,
+        facts,
+        head,
+    };
     observer.observe(&packet);
     NF_ACCEPT
 }

@@ -10,11 +10,12 @@
 //! crate's `SpinLock` uses plain `spin_lock`, so this backend plugs
 //! `spin_lock_bh` into the kernel crate's generic [`Lock`].
 //!
-//! Where bottom halves are off already (a softirq, or inside [`bh_off`])
-//! the lock is a plain `spin_lock`: one [`bh_off`] around the locks a
-//! packet takes turns bottom halves off once for all of them.
+//! Where bottom halves are off already (a softirq, or while a [`BhOff`]
+//! lives) the lock is a plain `spin_lock`: one [`bh_off`] around the locks
+//! a packet takes turns bottom halves off once for all of them.
 
 use super::ffi;
+use core::marker::PhantomData;
 use kernel::bindings;
 use kernel::sync::lock::{Backend, Lock};
 
@@ -70,24 +71,55 @@ unsafe impl Backend for SpinLockBhBackend {
     }
 }
 
-/// Runs `f` with bottom halves off on this CPU (`local_bh_disable`), unless
-/// they are off already; [`SpinLockBh`] locks taken inside are plain spin
-/// locks.
+/// Bottom halves off on this CPU while the value lives, unless they were
+/// off already when it was made ([`bh_off`]); [`SpinLockBh`] locks taken
+/// meanwhile are plain spin locks.
 ///
-/// Such a lock must be released inside `f`: held beyond it, it would be
-/// held with bottom halves on, where a softirq on this CPU could spin on
-/// it forever. (Lockdep, in the test kernel, checks every acquisition.)
-pub(crate) fn bh_off<R>(f: impl FnOnce() -> R) -> R {
-    // SAFETY: No preconditions. Bottom halves off also keep the task on
-    // this CPU, so they are turned on again below on the CPU they were
-    // turned off on.
-    let off = unsafe { ffi::netatop_bh_off() };
-    let r = f();
-    if off {
-        // SAFETY: Turned off above, on this CPU.
-        unsafe { ffi::netatop_bh_on() };
+/// Such a lock must be released before the value goes: held beyond it, it
+/// would be held with bottom halves on, where a softirq on this CPU could
+/// spin on it forever. (Lockdep, in the test kernel, checks every
+/// acquisition.)
+///
+/// # Invariants
+///
+/// If `turned_off`, bottom halves were turned off on this CPU when the
+/// value was made, and are to be turned on when it goes; the value never
+/// leaves the task (bottom halves off keep it on the CPU).
+pub(crate) struct BhOff {
+    turned_off: bool,
+    _not_send: PhantomData<*mut ()>,
+}
+
+/// Turns bottom halves off on this CPU (`local_bh_disable`) until the
+/// value returned goes, unless they are off already.
+#[inline(always)]
+pub(crate) fn bh_off() -> BhOff {
+    bh_off_unless(false)
+}
+
+/// [`bh_off`], where the caller knows whether bottom halves are off
+/// already (`off`: in a softirq, say); nothing is called then. (Were they
+/// not, each [`SpinLockBh`] would still turn them off itself.)
+#[inline(always)]
+pub(crate) fn bh_off_unless(off: bool) -> BhOff {
+    // SAFETY: No preconditions.
+    let turned_off = !off && unsafe { ffi::netatop_bh_off() };
+    // INVARIANT: Turned off just now if `turned_off`.
+    BhOff {
+        turned_off,
+        _not_send: PhantomData,
     }
-    r
+}
+
+impl Drop for BhOff {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if self.turned_off {
+            // SAFETY: Turned off when `self` was made, on this CPU, which
+            // the task has not left since (the type invariant).
+            unsafe { ffi::netatop_bh_on() };
+        }
+    }
 }
 
 /// Waits until every RCU read-side critical section under way has ended
