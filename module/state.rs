@@ -156,11 +156,10 @@ impl State {
     }
 
     /// The records of `o` from the task table, made if missing when
-    /// `create`; `None` without a process record.
+    /// `create`; `None` without a process record. (`o` by value: a
+    /// reference would keep the whole charge in memory on the packet path.)
     #[cold]
     #[inline(never)]
-    /// (`o` by value: a reference would keep the whole charge in memory on
-    /// the packet path.)
     fn cells_of(&self, o: Owner, create: bool) -> Option<Cells> {
         Some(Cells {
             owner: o,
