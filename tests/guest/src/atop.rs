@@ -166,41 +166,131 @@ pub fn atop_shows_a_receive_only_process() -> Check {
     Ok(())
 }
 
+/// A running `atop -K -P PRN` that takes a sample every second until it is
+/// told to end. What it prints is read as it goes (a full pipe would hold
+/// it up). Dropped unfinished, it is killed.
+struct LiveAtop {
+    child: std::process::Child,
+    text: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LiveAtop {
+    fn start() -> Result<LiveAtop, String> {
+        let mut child = Command::new("/usr/bin/atop")
+            .args(["-K", "-P", "PRN", "1", "600"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("atop: {e}"))?;
+        let mut stdout = child.stdout.take().ok_or("atop: no stdout")?;
+        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = text.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0; 8192];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut buf) {
+                if let Ok(mut t) = sink.lock() {
+                    t.push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            }
+        });
+        Ok(LiveAtop {
+            child,
+            text,
+            reader: Some(reader),
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn text(&self) -> String {
+        self.text.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    /// Waits until atop has printed a line for process `pid` (it prints
+    /// an exited process once, in the sample after its exit; its output
+    /// reaches the pipe a buffer at a time, so at most a sample late).
+    fn wait_for_line_of(&self, pid: i32) -> Check {
+        let has = |t: &str| {
+            t.lines().any(|l| {
+                l.starts_with("PRN ") && l.split_whitespace().nth(6) == Some(&pid.to_string())
+            })
+        };
+        for _ in 0..300 {
+            if has(&self.text()) {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Err(format!(
+            "atop printed no line for {pid} in 30 s\n{}",
+            self.text()
+        ))
+    }
+
+    /// SIGUSR2 (atop takes a last sample and ends); everything it printed,
+    /// or an error if it ended otherwise than cleanly.
+    fn finish(mut self) -> Result<String, String> {
+        use nix::sys::signal::{kill, Signal};
+        let pid = nix::unistd::Pid::from_raw(self.pid() as i32);
+        kill(pid, Signal::SIGUSR2).map_err(|e| format!("SIGUSR2 to atop: {e}"))?;
+        let status = self.child.wait().map_err(|e| format!("atop: {e}"))?;
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        let text = self.text();
+        if !status.success() {
+            return Err(format!("atop ended with {status}\n{text}"));
+        }
+        Ok(text)
+    }
+}
+
+impl Drop for LiveAtop {
+    fn drop(&mut self) {
+        if self.reader.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The sum of atop's lines for the exited process `pid`, with how many
+/// there were, for a message.
+fn exited_counters(text: &str, pid: i32) -> Result<([u64; 8], usize), String> {
+    let lines = parse_prn(text)?;
+    let n = lines
+        .iter()
+        .filter(|l| l.pid == pid && l.is_process)
+        .count();
+    Ok((sum(&lines, |l| l.pid == pid && l.is_process), n))
+}
+
 /// With netatopd running, atop shows the network counters of a process
 /// that sent known traffic and exited between two samples (atop learns of
 /// the exit from process accounting, then finds the counters in
 /// netatopd's log by pid).
 pub fn atop_shows_exited_process_counters_via_netatopd() -> Check {
+    use crate::daemon::{exiting_sender, start_daemon, wait_until_log_is_open_in};
     const COUNT: u64 = 555;
-    const SIZE: usize = 100;
+    const SIZE: u64 = 100;
     std::fs::create_dir_all("/var/cache").map_err(|e| e.to_string())?;
-    crate::sys::sh("pidof netatopd >/dev/null || netatopd")?;
-    let atop = Command::new("/usr/bin/atop")
-        .args(["-K", "-P", "PRN", "2", "3"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("atop: {e}"))?;
-    // Let atop take its first sample, switch accounting on and subscribe.
-    std::thread::sleep(std::time::Duration::from_millis(2500));
-    let mut c = Child::spawn("gone-between", |ctl: &mut Ctl| {
-        let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        for _ in 0..COUNT {
-            s.send_to(&[0x6d; SIZE], "127.0.0.1:9").expect("send");
-        }
-        ctl.report("sent");
-    });
-    c.read();
-    let pid = c.pid;
-    c.finish();
-    let out = atop.wait_with_output().map_err(|e| format!("atop: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let lines = parse_prn(&text)?;
-    let got = sum(&lines, |l| l.pid == pid && l.is_process);
-    let w = udp_wire(SIZE as u64, false);
+    if crate::sys::sh("pidof netatopd").is_err() {
+        start_daemon("")?;
+    }
+    let atop = LiveAtop::start()?;
+    // atop has switched accounting on and subscribed once it holds the log.
+    wait_until_log_is_open_in(atop.pid())?;
+    let pid = exiting_sender("gone-between", COUNT as usize, SIZE as usize)?;
+    atop.wait_for_line_of(pid)?;
+    let text = atop.finish()?;
+    let (got, n) = exited_counters(&text, pid)?;
+    let w = udp_wire(SIZE, false);
     let want = [0, 0, 0, 0, COUNT, COUNT * w, 0, 0];
     if got != want {
         return Err(format!(
-            "atop's lines for the exited pid {pid} sum {got:?}, expected {want:?}\n{text}"
+            "atop's {n} lines for the exited pid {pid} sum {got:?}, expected {want:?}\n{text}"
         ));
     }
     Ok(())
@@ -212,19 +302,15 @@ pub fn atop_shows_exited_process_counters_via_netatopd() -> Check {
 /// log in place made atop read across the reset: it tried to allocate
 /// hundreds of gigabytes and exited.)
 pub fn atop_survives_a_netatopd_restart() -> Check {
-    use crate::daemon::{exiting_sender, start_daemon, stop_daemon};
+    use crate::daemon::{exiting_sender, start_daemon, stop_daemon, wait_until_log_is_open_in};
     const SIZE: u64 = 10;
     std::fs::create_dir_all("/var/cache").map_err(|e| e.to_string())?;
     if crate::sys::sh("pidof netatopd").is_err() {
         start_daemon("")?;
     }
-    let atop = Command::new("/usr/bin/atop")
-        .args(["-K", "-P", "PRN", "1", "15"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("atop: {e}"))?;
-    std::thread::sleep(std::time::Duration::from_millis(2500));
-    // Records atop reads from the first daemon's log.
+    let atop = LiveAtop::start()?;
+    wait_until_log_is_open_in(atop.pid())?;
+    // Records atop reads from the first daemon's log (at its next sample).
     for _ in 0..2 {
         exiting_sender("before-restart", 3, SIZE as usize)?;
     }
@@ -232,26 +318,17 @@ pub fn atop_survives_a_netatopd_restart() -> Check {
     stop_daemon()?;
     start_daemon("")?;
     // atop opens the new log when it notices the old one was removed and
-    // starts at its end, so a record written before that is not atop's:
-    // one exit for it to notice the new log by, then the one to count.
-    std::thread::sleep(std::time::Duration::from_millis(2500));
-    exiting_sender("after-restart-1", 1, SIZE as usize)?;
-    std::thread::sleep(std::time::Duration::from_millis(2500));
+    // starts at its end.
+    wait_until_log_is_open_in(atop.pid())?;
     let pid = exiting_sender("after-restart", 4, SIZE as usize)?;
-    let out = atop.wait_with_output().map_err(|e| format!("atop: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    if !out.status.success() {
-        return Err(format!(
-            "atop ended with {} after netatopd restarted\n{text}",
-            out.status
-        ));
-    }
-    let got = sum(&parse_prn(&text)?, |l| l.pid == pid && l.is_process);
+    atop.wait_for_line_of(pid)?;
+    let text = atop.finish()?;
+    let (got, n) = exited_counters(&text, pid)?;
     let w = udp_wire(SIZE, false);
     let want = [0, 0, 0, 0, 4, 4 * w, 0, 0];
     if got != want {
         return Err(format!(
-            "atop's lines for pid {pid}, exited after the restart, sum {got:?}, expected {want:?}\n{text}"
+            "atop's {n} lines for pid {pid}, exited after the restart, sum {got:?}, expected {want:?}\n{text}"
         ));
     }
     Ok(())

@@ -12,6 +12,32 @@ use std::net::UdpSocket;
 use std::time::Duration;
 
 const LOG: &str = "/run/netatop.log";
+
+/// Waits until process `pid` (an atop) holds the current log open: it
+/// opens the log when it first subscribes and again when it notices that
+/// a new daemon has replaced it, and skips what the log holds by then.
+pub(crate) fn wait_until_log_is_open_in(pid: u32) -> Check {
+    use std::os::unix::fs::MetadataExt;
+    let same =
+        |a: &std::fs::Metadata, b: &std::fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
+    for _ in 0..100 {
+        if let (Ok(log), Ok(fds)) = (
+            std::fs::metadata(LOG),
+            std::fs::read_dir(format!("/proc/{pid}/fd")),
+        ) {
+            // stat() through /proc/PID/fd reaches the open file itself.
+            if fds
+                .flatten()
+                .any(|fd| std::fs::metadata(fd.path()).is_ok_and(|m| same(&m, &log)))
+            {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("process {pid} did not open {LOG} within 10 s"))
+}
+
 fn semaphores() -> Result<Semaphores, String> {
     Semaphores::open().map_err(|e| format!("no netatopd semaphores: {e}"))
 }
