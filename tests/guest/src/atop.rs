@@ -208,29 +208,34 @@ impl LiveAtop {
         self.text.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
-    /// Waits until atop has printed a line for process `pid` (it prints
-    /// an exited process once, in the sample after its exit; its output
-    /// reaches the pipe a buffer at a time, so at most a sample late).
-    fn wait_for_line_of(&self, pid: i32) -> Check {
-        let has = |t: &str| {
-            t.lines().any(|l| {
-                l.starts_with("PRN ") && l.split_whitespace().nth(6) == Some(&pid.to_string())
-            })
+    /// Waits until atop has printed the line of process `pid` that shows
+    /// its exit (state `E`, once, in the sample after the exit; atop's
+    /// output reaches the pipe a buffer at a time, so at most a sample
+    /// late).
+    fn wait_for_exit_of(&self, pid: i32) -> Check {
+        let pid = pid.to_string();
+        let exited = |l: &str| {
+            l.starts_with("PRN ")
+                && l.split_whitespace().nth(6) == Some(pid.as_str())
+                && l.rfind(')')
+                    .is_some_and(|i| l[i + 1..].split_whitespace().next() == Some("E"))
         };
         for _ in 0..300 {
-            if has(&self.text()) {
+            if self.text().lines().any(exited) {
                 return Ok(());
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         Err(format!(
-            "atop printed no line for {pid} in 30 s\n{}",
+            "atop showed no exit of {pid} in 30 s\n{}",
             self.text()
         ))
     }
 
     /// SIGUSR2 (atop takes a last sample and ends); everything it printed,
-    /// or an error if it ended otherwise than cleanly.
+    /// or an error if it ended otherwise than cleanly. (The callers wait
+    /// for the sample they check first: a signal that came while atop
+    /// waited for netatopd in that sample could cut it short.)
     fn finish(mut self) -> Result<String, String> {
         use nix::sys::signal::{kill, Signal};
         let pid = nix::unistd::Pid::from_raw(self.pid() as i32);
@@ -283,7 +288,7 @@ pub fn atop_shows_exited_process_counters_via_netatopd() -> Check {
     // atop has switched accounting on and subscribed once it holds the log.
     wait_until_log_is_open_in(atop.pid())?;
     let pid = exiting_sender("gone-between", COUNT as usize, SIZE as usize)?;
-    atop.wait_for_line_of(pid)?;
+    atop.wait_for_exit_of(pid)?;
     let text = atop.finish()?;
     let (got, n) = exited_counters(&text, pid)?;
     let w = udp_wire(SIZE, false);
@@ -321,7 +326,7 @@ pub fn atop_survives_a_netatopd_restart() -> Check {
     // starts at its end.
     wait_until_log_is_open_in(atop.pid())?;
     let pid = exiting_sender("after-restart", 4, SIZE as usize)?;
-    atop.wait_for_line_of(pid)?;
+    atop.wait_for_exit_of(pid)?;
     let text = atop.finish()?;
     let (got, n) = exited_counters(&text, pid)?;
     let w = udp_wire(SIZE, false);
