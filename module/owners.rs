@@ -20,7 +20,9 @@
 #![forbid(unsafe_code)]
 
 use crate::logic::abi::{TaskCount, COMLEN};
-use crate::logic::account::{self, Amount, Charge, Owner, Proto, SockRecord, TaskKind, TaskRecord};
+use crate::logic::account::{
+    self, Amount, Charge, Dir, Owner, Proto, SockRecord, TaskKind, TaskRecord,
+};
 use crate::table::Budget;
 use core::mem::size_of;
 use kernel::prelude::*;
@@ -152,6 +154,17 @@ impl Cells {
     /// Whether the thread has no record.
     pub(crate) fn incomplete(&self) -> bool {
         self.thread.is_none()
+    }
+
+    /// Charges a packet alone (`amount` of `proto` in `dir`, nothing
+    /// parked) to the process and to the thread; as [`Cells::charge`].
+    #[inline(always)]
+    pub(crate) fn charge_packet(&self, proto: Proto, dir: Dir, amount: Amount) {
+        let slot = account::count_slot(proto, dir);
+        self.process.add((slot, amount));
+        if let Some(t) = &self.thread {
+            t.add((slot, amount));
+        }
     }
 
     /// Charges `c` to the process and to the thread. Called with the lock

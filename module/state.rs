@@ -394,6 +394,19 @@ impl State {
         let Some(e) = chain.iter_mut().find(|e| e.record.key == *key) else {
             return false;
         };
+        // Most packets: the owner stays, and the entry holds its records.
+        if let Some(owner) = e.record.steady_owner(seen, sender) {
+            let creator = sender == Some(owner);
+            if let Some(k) = e
+                .cells
+                .as_ref()
+                .filter(|k| k.serve(&owner) && !(creator && k.incomplete()))
+            {
+                e.record.touch(seen);
+                k.charge_packet(key.proto, seen.dir, seen.amount);
+                return true;
+            }
+        }
         let charge = self.update(&mut e.record, seen, sender);
         self.settle(&mut e.cells, key.proto, charge, seen.amount.packets, sender);
         true

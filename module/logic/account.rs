@@ -305,7 +305,7 @@ pub struct Seen {
 }
 
 /// Per-socket record.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SockRecord {
     pub key: SockKey,
     pub owner: Option<Owner>,
@@ -343,10 +343,7 @@ impl SockRecord {
     /// packet is parked here until an owner appears.
     #[inline(always)]
     pub fn on_packet(&mut self, seen: &Seen, sender: Option<Owner>) -> Option<Charge> {
-        self.last_active = seen.now;
-        if seen.sk_state.is_some() {
-            self.last_state = seen.sk_state;
-        }
+        self.touch(seen);
         if seen.dir == Dir::Out {
             if let Some(sender) = sender {
                 self.owner = Some(sender);
@@ -362,6 +359,27 @@ impl SockRecord {
                 self.parked.add(seen.dir, seen.amount);
                 None
             }
+        }
+    }
+
+    /// The owner of a packet that changes nothing on the record but its
+    /// times, as most packets of a socket do: the record has an owner,
+    /// nothing is parked on it, and the packet does not hand the socket to
+    /// another sender. For such a packet [`SockRecord::touch`] does what
+    /// [`SockRecord::on_packet`] would, and the charge is the packet alone.
+    #[inline(always)]
+    pub fn steady_owner(&self, seen: &Seen, sender: Option<Owner>) -> Option<Owner> {
+        let owner = self.owner?;
+        let taken_over = seen.dir == Dir::Out && sender.is_some_and(|s| s != owner);
+        (self.parked == Parked::default() && !taken_over).then_some(owner)
+    }
+
+    /// Notes a packet's time and the socket state it came with.
+    #[inline(always)]
+    pub fn touch(&mut self, seen: &Seen) {
+        self.last_active = seen.now;
+        if seen.sk_state.is_some() {
+            self.last_state = seen.sk_state;
         }
     }
 
@@ -1304,7 +1322,19 @@ mod tests {
                 }
                 let s = seen(dir, packets, bytes, t as u64);
                 total.add(s.amount);
-                match r.on_packet(&s, sender) {
+                // A steady packet: touching the record is all of it.
+                let steady = r.steady_owner(&s, sender).map(|o| {
+                    let mut touched = r;
+                    touched.touch(&s);
+                    (o, touched)
+                });
+                let charge = r.on_packet(&s, sender);
+                if let Some((owner, touched)) = steady {
+                    let alone = Charge { owner, packet: (dir, s.amount), parked: Parked::default() };
+                    proptest::prop_assert_eq!(charge, Some(alone));
+                    proptest::prop_assert_eq!(r, touched);
+                }
+                match charge {
                     Some(c) => {
                         proptest::prop_assert_eq!(Some(c.owner), last_sender);
                         proptest::prop_assert_eq!(c.packet, (dir, s.amount));
