@@ -151,9 +151,11 @@ impl Cells {
         self.owner == *owner
     }
 
-    /// Whether the thread has no record.
-    pub(crate) fn incomplete(&self) -> bool {
-        self.thread.is_none()
+    /// Whether these records can take a packet of `owner`: they are its
+    /// records, and hold its thread's too if the owner is the sender
+    /// (`creator`: a sender whose thread has no record gets one made).
+    pub(crate) fn hold(&self, owner: &Owner, creator: bool) -> bool {
+        self.serve(owner) && !(creator && self.thread.is_none())
     }
 
     /// Charges a packet alone (`amount` of `proto` in `dir`, nothing

@@ -139,9 +139,7 @@ impl State {
     /// either.
     #[inline(always)]
     fn charge(&self, cells: &mut Option<Cells>, proto: Proto, c: &Charge, creator: bool) {
-        let stale = cells
-            .as_ref()
-            .is_none_or(|k| !k.serve(&c.owner) || (creator && k.incomplete()));
+        let stale = cells.as_ref().is_none_or(|k| !k.hold(&c.owner, creator));
         if stale {
             *cells = self.cells_of(c.owner, creator);
         }
@@ -397,11 +395,7 @@ impl State {
         // Most packets: the owner stays, and the entry holds its records.
         if let Some(owner) = e.record.steady_owner(seen, sender) {
             let creator = sender == Some(owner);
-            if let Some(k) = e
-                .cells
-                .as_ref()
-                .filter(|k| k.serve(&owner) && !(creator && k.incomplete()))
-            {
+            if let Some(k) = e.cells.as_ref().filter(|k| k.hold(&owner, creator)) {
                 e.record.touch(seen);
                 k.charge_packet(key.proto, seen.dir, seen.amount);
                 return true;

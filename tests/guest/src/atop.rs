@@ -265,11 +265,8 @@ impl Drop for LiveAtop {
 /// there were, for a message.
 fn exited_counters(text: &str, pid: i32) -> Result<([u64; 8], usize), String> {
     let lines = parse_prn(text)?;
-    let n = lines
-        .iter()
-        .filter(|l| l.pid == pid && l.is_process)
-        .count();
-    Ok((sum(&lines, |l| l.pid == pid && l.is_process), n))
+    let of_pid = |l: &Prn| l.pid == pid && l.is_process;
+    Ok((sum(&lines, of_pid), lines.iter().filter(|l| of_pid(l)).count()))
 }
 
 /// With netatopd running, atop shows the network counters of a process
