@@ -266,7 +266,10 @@ impl Drop for LiveAtop {
 fn exited_counters(text: &str, pid: i32) -> Result<([u64; 8], usize), String> {
     let lines = parse_prn(text)?;
     let of_pid = |l: &Prn| l.pid == pid && l.is_process;
-    Ok((sum(&lines, of_pid), lines.iter().filter(|l| of_pid(l)).count()))
+    Ok((
+        sum(&lines, of_pid),
+        lines.iter().filter(|l| of_pid(l)).count(),
+    ))
 }
 
 /// With netatopd running, atop shows the network counters of a process
@@ -274,13 +277,11 @@ fn exited_counters(text: &str, pid: i32) -> Result<([u64; 8], usize), String> {
 /// the exit from process accounting, then finds the counters in
 /// netatopd's log by pid).
 pub fn atop_shows_exited_process_counters_via_netatopd() -> Check {
-    use crate::daemon::{exiting_sender, start_daemon, wait_until_log_is_open_in};
+    use crate::daemon::{ensure_daemon, exiting_sender, wait_until_log_is_open_in};
     const COUNT: u64 = 555;
     const SIZE: u64 = 100;
     std::fs::create_dir_all("/var/cache").map_err(|e| e.to_string())?;
-    if crate::sys::sh("pidof netatopd").is_err() {
-        start_daemon("")?;
-    }
+    ensure_daemon()?;
     let atop = LiveAtop::start()?;
     // atop has switched accounting on and subscribed once it holds the log.
     wait_until_log_is_open_in(atop.pid())?;
@@ -304,12 +305,12 @@ pub fn atop_shows_exited_process_counters_via_netatopd() -> Check {
 /// log in place made atop read across the reset: it tried to allocate
 /// hundreds of gigabytes and exited.)
 pub fn atop_survives_a_netatopd_restart() -> Check {
-    use crate::daemon::{exiting_sender, start_daemon, stop_daemon, wait_until_log_is_open_in};
+    use crate::daemon::{
+        ensure_daemon, exiting_sender, start_daemon, stop_daemon, wait_until_log_is_open_in,
+    };
     const SIZE: u64 = 10;
     std::fs::create_dir_all("/var/cache").map_err(|e| e.to_string())?;
-    if crate::sys::sh("pidof netatopd").is_err() {
-        start_daemon("")?;
-    }
+    ensure_daemon()?;
     let atop = LiveAtop::start()?;
     wait_until_log_is_open_in(atop.pid())?;
     // Records atop reads from the first daemon's log (at its next sample).

@@ -100,6 +100,15 @@ pub(crate) fn start_daemon(args: &str) -> Result<(), String> {
     started(&format!("netatopd {args}")).map(|_| ())
 }
 
+/// A netatopd writing the default log: the one running, or one started
+/// (so that a check of a running daemon also runs alone).
+pub(crate) fn ensure_daemon() -> Check {
+    if sh("pidof netatopd").is_err() {
+        start_daemon("")?;
+    }
+    Ok(())
+}
+
 /// Runs `command`, which starts a netatopd writing the default log, and
 /// waits until that daemon has registered and written its log's header;
 /// returns its pid. The log a stopped daemon left is removed first, so
@@ -185,6 +194,7 @@ pub fn second_daemon_is_refused_with_status_2() -> Check {
 /// With a reader subscribed, every exited process is in the log, with its
 /// exact counters, by the time EMPTY_EXIT returns; twenty rounds in a row.
 pub fn no_exited_process_is_missed() -> Check {
+    ensure_daemon()?;
     let reader = Reader::subscribe()?;
     let before = read_log(LOG)?;
     if before.magic != 0xfeed_b0b0 {
@@ -223,6 +233,7 @@ pub fn no_exited_process_is_missed() -> Check {
 /// Without readers nothing is written; when the last reader has left, the
 /// next record makes the daemon start a fresh, empty file.
 pub fn log_is_recreated_when_readers_leave() -> Check {
+    ensure_daemon()?;
     let reader = Reader::subscribe()?;
     exiting_sender("logged", 1, 10)?;
     gc_and_empty_exit()?;
@@ -251,6 +262,7 @@ pub fn log_is_recreated_when_readers_leave() -> Check {
 
 /// kill -9 leaves no registration behind (SEM_UNDO): a new daemon starts.
 pub fn daemon_restarts_after_kill_9() -> Check {
+    ensure_daemon()?;
     let pid = daemon_pid()?;
     kill(Pid::from_raw(pid), Signal::SIGKILL).map_err(|e| format!("SIGKILL to {pid}: {e}"))?;
     std::thread::sleep(Duration::from_millis(300));
@@ -339,6 +351,7 @@ pub fn stops_on_sigterm() -> Check {
 /// A log removed (or replaced) under the daemon is created again, and the
 /// next record lands in the new file.
 pub fn removed_log_is_recreated() -> Check {
+    ensure_daemon()?;
     let reader = Reader::subscribe()?;
     std::fs::remove_file(LOG).map_err(|e| e.to_string())?;
     let pid = exiting_sender("after-rm", 2, 10)?;
@@ -467,6 +480,7 @@ pub fn relative_log_path_is_taken_from_the_working_directory() -> Check {
 /// The log holds the same counters the module gives only to CAP_NET_ADMIN:
 /// it is readable by root only.
 pub fn log_is_readable_by_root_only() -> Check {
+    ensure_daemon()?;
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(LOG)
         .map_err(|e| e.to_string())?
