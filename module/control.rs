@@ -34,7 +34,15 @@ impl GetSockopt for Control {
                 state.collect_garbage(true);
                 Ok(())
             }
-            Command::EmptyExit => state.exits.wait_drained().map_err(wait_error),
+            // A caught signal does not end this wait: the call goes on
+            // once the handler has run. atop's interval alarm has a
+            // handler without SA_RESTART, and an EMPTY_EXIT that failed
+            // with EINTR made atop skip the log for that sample and show
+            // its exited processes with zero counters.
+            Command::EmptyExit => state
+                .exits
+                .wait_drained()
+                .map_err(wait_error(ERESTARTNOINTR)),
             Command::GetcntExit => {
                 let n = sockopt::transfer_len(*len).map_err(errno)?;
                 let taker = task::current_owner().tgid;
@@ -43,7 +51,7 @@ impl GetSockopt for Control {
                     .take(taker, |record| {
                         write_record(buf, n, &record.to_netpertask())
                     })
-                    .map_err(wait_error)?;
+                    .map_err(wait_error(ERESTARTSYS))?;
                 *len = n as c_int;
                 Ok(())
             }
@@ -75,9 +83,13 @@ fn write_record(buf: UserPtr, n: usize, npt: &NetPerTask) -> Result {
         .write_slice(&npt.to_bytes()[..n])
 }
 
-fn wait_error(e: WaitError) -> Error {
-    match e {
-        WaitError::Interrupted => ERESTARTSYS,
+/// The error of a failed wait; a signal makes it `interrupted`, a
+/// restart code (`ERESTARTSYS`: the call fails with `EINTR` unless the
+/// handler has `SA_RESTART`; `ERESTARTNOINTR`: it is restarted after any
+/// handler).
+fn wait_error(interrupted: Error) -> impl FnOnce(WaitError) -> Error {
+    move |e| match e {
+        WaitError::Interrupted => interrupted,
         WaitError::Failed(e) => e,
     }
 }

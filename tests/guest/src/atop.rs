@@ -277,7 +277,7 @@ fn exited_counters(text: &str, pid: i32) -> Result<([u64; 8], usize), String> {
 /// the exit from process accounting, then finds the counters in
 /// netatopd's log by pid).
 pub fn atop_shows_exited_process_counters_via_netatopd() -> Check {
-    use crate::daemon::{ensure_daemon, exiting_sender, wait_until_log_is_open_in};
+    use crate::daemon::{ensure_daemon, exiting_sender, log_state_of, wait_until_log_is_open_in};
     const COUNT: u64 = 555;
     const SIZE: u64 = 100;
     std::fs::create_dir_all("/var/cache").map_err(|e| e.to_string())?;
@@ -293,7 +293,8 @@ pub fn atop_shows_exited_process_counters_via_netatopd() -> Check {
     let want = [0, 0, 0, 0, COUNT, COUNT * w, 0, 0];
     if got != want {
         return Err(format!(
-            "atop's {n} lines for the exited pid {pid} sum {got:?}, expected {want:?}\n{text}"
+            "atop's {n} lines for the exited pid {pid} sum {got:?}, expected {want:?}; {}\n{text}",
+            log_state_of(pid)
         ));
     }
     Ok(())
@@ -306,7 +307,8 @@ pub fn atop_shows_exited_process_counters_via_netatopd() -> Check {
 /// hundreds of gigabytes and exited.)
 pub fn atop_survives_a_netatopd_restart() -> Check {
     use crate::daemon::{
-        ensure_daemon, exiting_sender, start_daemon, stop_daemon, wait_until_log_is_open_in,
+        ensure_daemon, exiting_sender, log_state_of, start_daemon, stop_daemon,
+        wait_until_log_is_open_in,
     };
     const SIZE: u64 = 10;
     std::fs::create_dir_all("/var/cache").map_err(|e| e.to_string())?;
@@ -331,7 +333,8 @@ pub fn atop_survives_a_netatopd_restart() -> Check {
     let want = [0, 0, 0, 0, 4, 4 * w, 0, 0];
     if got != want {
         return Err(format!(
-            "atop's {n} lines for pid {pid}, exited after the restart, sum {got:?}, expected {want:?}\n{text}"
+            "atop's {n} lines for pid {pid}, exited after the restart, sum {got:?}, expected {want:?}; {}\n{text}",
+            log_state_of(pid)
         ));
     }
     Ok(())

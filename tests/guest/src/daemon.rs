@@ -95,6 +95,30 @@ fn read_log(path: &str) -> Result<Log, String> {
     })
 }
 
+/// What the current log and the semaphores say of exited process `pid`,
+/// for a failure message: whether atop could have found its record.
+pub(crate) fn log_state_of(pid: i32) -> String {
+    let sems = format!(
+        "semaphores: daemons {:?}, 100 - readers {:?}",
+        sem_val(0),
+        sem_val(1)
+    );
+    match read_log(LOG) {
+        Ok(log) => {
+            let mine: Vec<_> = log.records.iter().filter(|r| r.id == pid).collect();
+            format!(
+                "{LOG}: inode {}, daemon {}, curseq {}, {} records, those of pid {pid}: {:?}; {sems}",
+                log.inode,
+                log.pid,
+                log.curseq,
+                log.records.len(),
+                mine.iter().map(|r| counters(r)).collect::<Vec<_>>()
+            )
+        }
+        Err(e) => format!("{e}; {sems}"),
+    }
+}
+
 /// Starts netatopd (as a daemon) and waits until it has registered.
 pub(crate) fn start_daemon(args: &str) -> Result<(), String> {
     started(&format!("netatopd {args}")).map(|_| ())

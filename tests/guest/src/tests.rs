@@ -127,6 +127,10 @@ pub fn all() -> Vec<Test> {
             e::empty_exit_gives_up_on_a_dead_taker,
         ),
         (
+            "empty_exit_outlasts_a_caught_signal",
+            e::empty_exit_outlasts_a_caught_signal,
+        ),
+        (
             "unread_exits_vanish_after_15_seconds",
             e::unread_exits_vanish_after_15_seconds,
         ),
