@@ -32,7 +32,8 @@ impl Control {
     }
 
     /// `NETATOP_EMPTY_EXIT`: waits until the exit list is empty and the
-    /// last record taken has been acknowledged.
+    /// last record taken has been acknowledged. A caught signal does not
+    /// end the wait (the call is restarted after the handler).
     pub fn empty_exit(&self) -> io::Result<()> {
         self.command(abi::NETATOP_EMPTY_EXIT)
     }
