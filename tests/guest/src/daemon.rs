@@ -99,9 +99,11 @@ fn read_log(path: &str) -> Result<Log, String> {
 /// for a failure message: whether atop could have found its record.
 pub(crate) fn log_state_of(pid: i32) -> String {
     let sems = format!(
-        "semaphores: daemons {:?}, 100 - readers {:?}",
+        "semaphores: daemons {:?}, 100 - readers {:?}; the module's record of the process: {:?}, #taskexit {:?}",
         sem_val(0),
-        sem_val(1)
+        sem_val(1),
+        process(pid).map(|r| counters(&r)),
+        proc_values().map(|v| v.get("#taskexit:").copied())
     );
     match read_log(LOG) {
         Ok(log) => {
@@ -117,6 +119,33 @@ pub(crate) fn log_state_of(pid: i32) -> String {
         }
         Err(e) => format!("{e}; {sems}"),
     }
+}
+
+/// Where process `pid` (an atop) stands in the log it holds open: each
+/// descriptor of a file named like the log, with its inode and offset.
+pub(crate) fn log_position_in(pid: u32) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return format!("process {pid} has no descriptors to read");
+    };
+    let mut out = Vec::new();
+    for fd in fds.flatten() {
+        let target = std::fs::read_link(fd.path()).unwrap_or_default();
+        if !target.to_string_lossy().contains("netatop.log") {
+            continue;
+        }
+        let ino = std::fs::metadata(fd.path()).map(|m| m.ino()).unwrap_or(0);
+        let info = format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_string_lossy());
+        let pos = std::fs::read_to_string(info)
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("pos:").map(|p| p.trim().to_string()))
+            })
+            .unwrap_or_default();
+        out.push(format!("{} inode {ino} at {pos}", target.display()));
+    }
+    format!("atop holds {out:?}")
 }
 
 /// Starts netatopd (as a daemon) and waits until it has registered.
