@@ -32,7 +32,7 @@ use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use logic::{abi, procfs};
-use wrap::{kthread, nf_hook, nf_sockopt, param, proc_entry, published, recv_probe};
+use wrap::{exit_probe, kthread, nf_hook, nf_sockopt, param, proc_entry, published, recv_probe};
 
 module! {
     type: NetatopModule,
@@ -70,7 +70,10 @@ struct NetatopModule {
     _gc: kthread::KThread<state::State>,
     /// `None` in a kernel without tracepoints: receive-only sockets are
     /// then charged only once they send.
-    _reads: Option<recv_probe::RecvProbe<state::State>>,
+    _reads: Option<recv_probe::Probe<state::State>>,
+    /// `None` in a kernel without tracepoints: a forced collection then
+    /// cannot tell processes that exited after its request.
+    _exits: Option<exit_probe::Probe<state::State>>,
     _hooks: nf_hook::Registration<state::State>,
     _published: published::Published,
 }
@@ -87,11 +90,21 @@ impl kernel::Module for NetatopModule {
         let (socks, sbuckets, tasks, tbuckets) = state.describe();
         let published = published::Published::new(state.clone())?;
         let hooks = nf_hook::Registration::new(state.clone(), HOOK_PRIORITY)?;
-        let reads = match recv_probe::RecvProbe::new(state.clone()) {
+        let reads = match recv_probe::register(state.clone()) {
             Ok(probe) => Some(probe),
             Err(e) => {
                 pr_warn!(
                     "no probe on socket reads ({:?}): sockets are charged once they send\n",
+                    e
+                );
+                None
+            }
+        };
+        let exits = match exit_probe::register(state.clone()) {
+            Ok(probe) => Some(probe),
+            Err(e) => {
+                pr_warn!(
+                    "no probe on process exits ({:?}): atop may miss a process that exits while it samples\n",
                     e
                 );
                 None
@@ -114,6 +127,7 @@ impl kernel::Module for NetatopModule {
             _proc: proc,
             _gc: gc,
             _reads: reads,
+            _exits: exits,
             _hooks: hooks,
             _published: published,
         })

@@ -50,6 +50,9 @@ pub(crate) struct TaskCell {
     counts: [Atomic<u64>; 8],
     /// Set when the record leaves the table.
     closed: Atomic<bool>,
+    /// For a process: the number of its exit, once the exit probe saw it
+    /// (0 before).
+    exit: Atomic<u64>,
     /// The record's task.
     pub(crate) id: i32,
     pub(crate) kind: TaskKind,
@@ -78,6 +81,7 @@ impl TaskCell {
             comm: record.comm,
             counts,
             closed: Atomic::new(false),
+            exit: Atomic::new(0),
             _held: held,
         };
         Arc::new(cell, GFP_ATOMIC | __GFP_NOWARN).ok()
@@ -107,6 +111,17 @@ impl TaskCell {
     /// pass over them.
     pub(crate) fn close(&self) {
         self.closed.store(true, Relaxed);
+    }
+
+    /// Notes that the process exited, as exit number `n`.
+    pub(crate) fn exited(&self, n: u64) {
+        self.exit.store(n, Relaxed);
+    }
+
+    /// Whether a collection run under `bound` leaves this ended process
+    /// to a later run ([`account::exit_deferred`]).
+    pub(crate) fn deferred(&self, bound: Option<u64>) -> bool {
+        account::exit_deferred(self.exit.load(Relaxed), bound)
     }
 
     /// Whether the record was closed.

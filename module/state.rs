@@ -26,6 +26,7 @@ use crate::quota::Unowned;
 use crate::stats::Stats;
 use crate::table::{Budget, Chain, Table};
 use crate::wrap::clock;
+use crate::wrap::exit_probe::ExitObserver;
 use crate::wrap::hash::HashKey;
 use crate::wrap::kthread::{self, ThreadMain};
 use crate::wrap::nf_hook::{Family, Observer, Packet};
@@ -66,6 +67,13 @@ pub(crate) struct State {
     gc: Mutex<Option<u64>>,
     /// Garbage collection runs started.
     gc_started: Atomic<u64>,
+    /// Process exits the exit probe saw; each one's number marks its
+    /// process record.
+    exits_seen: Atomic<u64>,
+    /// The latest `NETATOP_FORCE_GC` request: the exits seen by then, and
+    /// when it came (ms).
+    #[pin]
+    request: Mutex<Option<(u64, u64)>>,
     /// Key of the tables' hash.
     hash_key: HashKey,
     /// Epoch second of boot, for `btime`.
@@ -98,6 +106,8 @@ impl State {
             exits <- ExitList::new(task_budget),
             gc <- new_mutex!(None, "netatop_gc"),
             gc_started: Atomic::new(0),
+            exits_seen: Atomic::new(0),
+            request <- new_mutex!(None, "netatop_gc_request"),
             hash_key: HashKey::random(),
             boot_secs: task::boot_seconds(),
         }? Error))
@@ -215,7 +225,15 @@ impl State {
     /// returns once a run that started after the call has completed: it
     /// runs itself, after waiting for the half second between two runs if
     /// need be, unless another run started meanwhile.
+    ///
+    /// A run leaves processes that exited after a request of the last
+    /// second to a later run ([`account::exit_bound`]).
     pub(crate) fn collect_garbage(&self, forced: bool) {
+        if forced {
+            // Every exit counted here came before this request.
+            let exits = self.exits_seen.fetch_add(0, Full);
+            *self.request.lock() = Some((exits, clock::now_ms()));
+        }
         // A read-modify-write reads the newest count: every run counted
         // here started before this request.
         let seen = self.gc_started.fetch_add(0, Full);
@@ -234,7 +252,8 @@ impl State {
         self.gc_started.fetch_add(1, Full);
 
         self.exits.expire();
-        let (ended, mut lost) = self.collect_tasks();
+        let bound = account::exit_bound(*self.request.lock(), now);
+        let (ended, mut lost) = self.collect_tasks(bound);
         // The socket records let go of the closed task records (and those
         // of ended processes go), under their bucket locks: after this
         // pass no packet charges a closed record any more, and what the
@@ -267,7 +286,7 @@ impl State {
     /// Takes the records of tasks that ended out of the task table and
     /// closes them; returns those of processes, for the exit list once no
     /// socket record holds them, and how many did not fit.
-    fn collect_tasks(&self) -> (KVVec<Arc<TaskCell>>, usize) {
+    fn collect_tasks(&self, bound: Option<u64>) -> (KVVec<Arc<TaskCell>>, usize) {
         let mut ended: KVVec<Arc<TaskCell>> = KVVec::new();
         let mut lost = 0;
         for b in 0..self.tasks.buckets() {
@@ -285,7 +304,7 @@ impl State {
             let mut i = 0;
             while i < chain.len() {
                 let t = &chain[i];
-                if task::alive(t.id, t.kind, t.start) {
+                if task::alive(t.id, t.kind, t.start) || t.deferred(bound) {
                     i += 1;
                     continue;
                 }
@@ -508,6 +527,18 @@ impl State {
             // Neither recorded nor charged.
             drop(chain);
             self.stats.unident(dir, h.transport, amount.packets);
+        }
+    }
+}
+
+impl ExitObserver for State {
+    /// Numbers the exit and marks the process's record with it, if it has
+    /// one.
+    fn exited(&self, tgid: i32, start: u64) {
+        let n = self.exits_seen.fetch_add(1, Full) + 1;
+        let chain = self.tasks.lock(self.task_hash(tgid, TaskKind::Process));
+        if let Some(t) = chain.iter().find(|t| t.is(tgid, TaskKind::Process, start)) {
+            t.exited(n);
         }
     }
 }

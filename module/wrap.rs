@@ -6,8 +6,9 @@
 //! file (`proc_entry`), a kernel thread (`kthread`), a BH-safe spinlock
 //! backend (`sync`), task lookups (`task`), capabilities (`cred`), the
 //! tick clock (`clock`), a keyed hash (`hash`), per-CPU counters
-//! (`percpu`), a probe on reads from
-//! sockets (`recv_probe`), the state published
+//! (`percpu`), probes on the kernel's tracepoints (`tracepoint`): on reads
+//! from sockets (`recv_probe`) and on process exits (`exit_probe`), the
+//! state published
 //! to callbacks without a context pointer (`published`) and module
 //! parameters (`param`).
 //!
@@ -27,6 +28,7 @@ mod constants;
 
 pub(crate) mod clock;
 pub(crate) mod cred;
+pub(crate) mod exit_probe;
 pub(crate) mod hash;
 pub(crate) mod kthread;
 pub(crate) mod nf_hook;
@@ -38,6 +40,7 @@ pub(crate) mod published;
 pub(crate) mod recv_probe;
 pub(crate) mod sync;
 pub(crate) mod task;
+pub(crate) mod tracepoint;
 
 // The logic keeps its own copies of the TCP states it tests; they must be
 // the kernel's.

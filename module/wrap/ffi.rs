@@ -87,9 +87,6 @@ const _: () = {
     assert!(HEAD_LEN <= u8::MAX as usize);
 };
 
-/// `netatop_recv_probe_fn`: a probe of `sock:sock_recv_length`.
-pub(super) type RecvProbeFn = unsafe extern "C" fn(*mut c_void, *mut bindings::sock, c_int, c_int);
-
 /// `nf_hookfn`.
 pub(super) type NfHookFn =
     unsafe extern "C" fn(*mut c_void, *mut bindings::sk_buff, *const NfHookState) -> c_uint;
@@ -128,8 +125,17 @@ extern "C" {
         facts: *mut PacketFacts,
     );
     pub(super) fn netatop_in_process_context() -> bool;
-    pub(super) fn netatop_recv_probe_register(probe: RecvProbeFn, data: *mut c_void) -> c_int;
-    pub(super) fn netatop_recv_probe_unregister(probe: RecvProbeFn, data: *mut c_void);
+    pub(super) fn netatop_tracepoint_register(
+        name: *const c_char,
+        probe: *mut c_void,
+        data: *mut c_void,
+    ) -> *mut c_void;
+    pub(super) fn netatop_tracepoint_unregister(
+        tp: *mut c_void,
+        probe: *mut c_void,
+        data: *mut c_void,
+    );
+    pub(super) fn netatop_exit_ids(p: *const c_void, tgid: *mut c_int, start: *mut u64);
     pub(super) fn netatop_sock_local_port(sk: *const bindings::sock) -> u16;
     pub(super) fn netatop_sock_id(sk: *const bindings::sock, id: *mut SockId) -> bool;
     pub(super) fn netatop_skb_has_socket(

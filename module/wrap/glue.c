@@ -217,34 +217,52 @@ bool netatop_in_process_context(void)
 	return !in_interrupt();
 }
 
-/*
- * The tracepoint sock:sock_recv_length, fired by the receive path that
- * recv(), recvfrom(), recvmsg(), recvmmsg() and read() share, in the
- * reader's context. Its symbol is not exported; the tracepoint is found
- * by name, and the probe registered on it, with what is.
- */
-static struct tracepoint *netatop_recv_tp;
+/* --- probes on the kernel's tracepoints (module/wrap/tracepoint.rs) --- */
 
-static void netatop_find_recv_tp(struct tracepoint *tp, void *priv)
+struct netatop_tp_search {
+	const char *name;
+	struct tracepoint *tp;
+};
+
+static void netatop_match_tp(struct tracepoint *tp, void *priv)
 {
-	if (!strcmp(tp->name, "sock_recv_length"))
-		*(struct tracepoint **)priv = tp;
+	struct netatop_tp_search *s = priv;
+
+	if (!strcmp(tp->name, s->name))
+		s->tp = tp;
 }
 
-int netatop_recv_probe_register(netatop_recv_probe_fn probe, void *data)
+/*
+ * Registers @probe, with @data, on the kernel's tracepoint @name. The
+ * tracepoints' symbols are not exported; the tracepoint is found by name,
+ * and the probe registered on it, with what is. @probe must have the
+ * tracepoint's prototype. Returns the tracepoint, or an ERR_PTR (-ENOENT
+ * without one of that name: a kernel without CONFIG_TRACEPOINTS).
+ */
+struct tracepoint *netatop_tracepoint_register(const char *name, void *probe, void *data)
 {
-	netatop_recv_tp = NULL;
-	for_each_kernel_tracepoint(netatop_find_recv_tp, &netatop_recv_tp);
-	if (!netatop_recv_tp)
-		return -ENOENT;
-	return tracepoint_probe_register(netatop_recv_tp, (void *)probe, data);
+	struct netatop_tp_search s = { .name = name };
+	int ret;
+
+	for_each_kernel_tracepoint(netatop_match_tp, &s);
+	if (!s.tp)
+		return ERR_PTR(-ENOENT);
+	ret = tracepoint_probe_register(s.tp, probe, data);
+	return ret ? ERR_PTR(ret) : s.tp;
 }
 
 /* Unregisters the probe and waits until no call of it runs any more. */
-void netatop_recv_probe_unregister(netatop_recv_probe_fn probe, void *data)
+void netatop_tracepoint_unregister(struct tracepoint *tp, void *probe, void *data)
 {
-	tracepoint_probe_unregister(netatop_recv_tp, (void *)probe, data);
+	tracepoint_probe_unregister(tp, probe, data);
 	tracepoint_synchronize_unregister();
+}
+
+/* The process of the exiting task @p: its tgid and its leader's start time. */
+void netatop_exit_ids(const struct task_struct *p, pid_t *tgid, u64 *start)
+{
+	*tgid = p->tgid;
+	*start = p->group_leader->start_boottime;
 }
 
 /* The local port of the TCP or UDP socket @sk (host order); 0 for any other. */

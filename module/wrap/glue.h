@@ -76,9 +76,11 @@ struct netatop_sock_id {
 	bool v4_too;
 };
 
-typedef void (*netatop_recv_probe_fn)(void *data, struct sock *sk, int ret, int flags);
-int netatop_recv_probe_register(netatop_recv_probe_fn probe, void *data);
-void netatop_recv_probe_unregister(netatop_recv_probe_fn probe, void *data);
+struct task_struct;
+struct tracepoint;
+struct tracepoint *netatop_tracepoint_register(const char *name, void *probe, void *data);
+void netatop_tracepoint_unregister(struct tracepoint *tp, void *probe, void *data);
+void netatop_exit_ids(const struct task_struct *p, pid_t *tgid, u64 *start);
 u16 netatop_sock_local_port(const struct sock *sk);
 bool netatop_sock_id(const struct sock *sk, struct netatop_sock_id *id);
 

@@ -4,21 +4,18 @@
 //! which the receive path shared by `recv`, `recvfrom`, `recvmsg`,
 //! `recvmmsg` and `read` fires in the reader's context, after the read.
 //!
-//! The tracepoint's symbol is not exported to modules; `glue.c` finds it by
-//! name with `for_each_kernel_tracepoint` and registers with
-//! `tracepoint_probe_register`, both exported.
+//! Registered through [`super::tracepoint`].
 
 use super::ffi;
+pub(crate) use super::tracepoint::Probe;
 use crate::logic::account::SocketId;
-use core::marker::PhantomData;
 use kernel::bindings;
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
-use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::Arc;
 use kernel::types::ForeignOwnable;
 
-/// What a [`RecvProbe`] tells: a task read from a TCP or UDP socket.
+/// What a probe registered with [`register`] tells: a task read from a TCP or UDP socket.
 pub(crate) trait ReadObserver: Send + Sync + 'static {
     /// Whether [`ReadObserver::read`] is to be called for the read under
     /// way from a socket whose local port `local_port` tells (0 for a
@@ -40,68 +37,23 @@ pub(crate) fn in_process_context() -> bool {
     unsafe { ffi::netatop_in_process_context() }
 }
 
-/// Set while a [`RecvProbe`] exists; the C side keeps one tracepoint.
-static REGISTERED: Atomic<bool> = Atomic::new(false);
-
-/// The probe, registered with an observer.
-///
-/// # Invariants
-///
-/// While this value lives, `probe::<T>` is registered on the tracepoint
-/// with `data`, a pointer from `Arc::<T>::into_foreign`, and `REGISTERED`
-/// is set.
-pub(crate) struct RecvProbe<T: ReadObserver> {
-    data: *mut c_void,
-    _observer: PhantomData<Arc<T>>,
+/// Registers `observer` on `sock_recv_length`. `ENOENT` if this kernel has no
+/// such tracepoint (built without `CONFIG_TRACEPOINTS`).
+pub(crate) fn register<T: ReadObserver>(observer: Arc<T>) -> Result<Probe<T>> {
+    let f: ProbeFn = probe::<T>;
+    // CAST: The tracepoint keeps its probes as untyped pointers and calls
+    // them through its own prototype.
+    // SAFETY: `probe::<T>` has that prototype, takes its data as an
+    // `Arc<T>` and may be called wherever the tracepoint fires.
+    unsafe { Probe::register(c"sock_recv_length", f as *mut c_void, observer) }
 }
 
-// SAFETY: The registration is a handle; the observer is `Send + Sync`.
-unsafe impl<T: ReadObserver> Send for RecvProbe<T> {}
-
-// SAFETY: `&RecvProbe` offers no methods.
-unsafe impl<T: ReadObserver> Sync for RecvProbe<T> {}
-
-impl<T: ReadObserver> RecvProbe<T> {
-    /// Registers `observer`. `ENOENT` if this kernel has no such
-    /// tracepoint (built without `CONFIG_TRACEPOINTS`); one probe at a
-    /// time (`EBUSY`).
-    pub(crate) fn new(observer: Arc<T>) -> Result<Self> {
-        if REGISTERED.xchg(true, Relaxed) {
-            return Err(EBUSY);
-        }
-        let data = observer.into_foreign();
-        // SAFETY: `probe::<T>` expects exactly this `data`.
-        let ret = unsafe { ffi::netatop_recv_probe_register(probe::<T>, data) };
-        if ret < 0 {
-            // SAFETY: Registration failed, no probe call refers to `data`.
-            drop(unsafe { Arc::<T>::from_foreign(data) });
-            REGISTERED.store(false, Relaxed);
-            return Err(Error::from_errno(ret));
-        }
-        // INVARIANT: Registered above with `data`; `REGISTERED` is set.
-        Ok(Self {
-            data,
-            _observer: PhantomData,
-        })
-    }
-}
-
-impl<T: ReadObserver> Drop for RecvProbe<T> {
-    fn drop(&mut self) {
-        // SAFETY: Registered with these arguments by the type invariant;
-        // the call waits until no probe call runs (may sleep: `drop` runs
-        // in process context).
-        unsafe { ffi::netatop_recv_probe_unregister(probe::<T>, self.data) };
-        // SAFETY: No probe call can use `data` any more; it came from
-        // `into_foreign` in `new`.
-        drop(unsafe { Arc::<T>::from_foreign(self.data) });
-        REGISTERED.store(false, Relaxed);
-    }
-}
+/// The prototype of `sock:sock_recv_length`'s probes.
+type ProbeFn = unsafe extern "C" fn(*mut c_void, *mut bindings::sock, c_int, c_int);
 
 /// # Safety
 ///
-/// Called by the tracepoint with the data of a live [`RecvProbe<T>`] and
+/// Called by the tracepoint with the data of a live probe of [`register`] and
 /// the socket read from, valid for the duration of the call.
 unsafe extern "C" fn probe<T: ReadObserver>(
     data: *mut c_void,

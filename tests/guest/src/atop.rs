@@ -173,12 +173,11 @@ pub fn atop_shows_a_receive_only_process() -> Check {
 ///
 /// Between two samples atop waits in pause(). A process that exits then is
 /// in the accounting atop reads at the next sample, before that sample's
-/// FORCE_GC; one that exits during a sample, after atop has read the
-/// accounting but before the garbage collection finds it, reaches the log
-/// in this sample and the accounting only in the next, and atop matches
-/// the two only within one sample: it shows such a process without its
-/// counters (atop's design; see README). Triggered samples keep the exits
-/// of these checks out of that window.
+/// FORCE_GC. One that exits during a sample, after atop has read the
+/// accounting, is in the accounting of the next sample only; the module
+/// leaves it to that sample's FORCE_GC, but for a short window before
+/// atop's call (see README). Triggered samples keep the exits of these
+/// checks out of that window.
 struct LiveAtop {
     child: std::process::Child,
     text: std::sync::Arc<std::sync::Mutex<String>>,

@@ -131,6 +131,10 @@ pub fn all() -> Vec<Test> {
             e::empty_exit_outlasts_a_caught_signal,
         ),
         (
+            "exit_after_a_force_gc_request_waits_for_the_next",
+            e::exit_after_a_force_gc_request_waits_for_the_next,
+        ),
+        (
             "unread_exits_vanish_after_15_seconds",
             e::unread_exits_vanish_after_15_seconds,
         ),
