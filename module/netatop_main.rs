@@ -90,26 +90,16 @@ impl kernel::Module for NetatopModule {
         let (socks, sbuckets, tasks, tbuckets) = state.describe();
         let published = published::Published::new(state.clone())?;
         let hooks = nf_hook::Registration::new(state.clone(), HOOK_PRIORITY)?;
-        let reads = match recv_probe::register(state.clone()) {
-            Ok(probe) => Some(probe),
-            Err(e) => {
-                pr_warn!(
-                    "no probe on socket reads ({:?}): sockets are charged once they send\n",
-                    e
-                );
-                None
-            }
-        };
-        let exits = match exit_probe::register(state.clone()) {
-            Ok(probe) => Some(probe),
-            Err(e) => {
-                pr_warn!(
-                    "no probe on process exits ({:?}): atop may miss a process that exits while it samples\n",
-                    e
-                );
-                None
-            }
-        };
+        let reads = optional(
+            recv_probe::register(state.clone()),
+            "socket reads",
+            "sockets are charged once they send",
+        );
+        let exits = optional(
+            exit_probe::register(state.clone()),
+            "process exits",
+            "atop may miss a process that exits while it samples",
+        );
         let gc = kthread::KThread::run(c"knetatop", state.clone())?;
         let proc = proc_entry::ProcEntry::new(c"netatop", PROC_MODE, state)?;
         let sockopt =
@@ -132,4 +122,12 @@ impl kernel::Module for NetatopModule {
             _published: published,
         })
     }
+}
+
+/// A probe that the module works without, on a kernel that lacks its
+/// tracepoint: `None` then, with a warning that says what is missed.
+fn optional<T>(probe: Result<T>, on: &str, without: &str) -> Option<T> {
+    probe
+        .inspect_err(|e| pr_warn!("no probe on {} ({:?}): {}\n", on, e, without))
+        .ok()
 }
