@@ -209,8 +209,28 @@ impl LiveAtop {
         })
     }
 
+    /// An atop started with netatopd running, once it has subscribed and
+    /// holds the log (it switched accounting on by then) and has taken its
+    /// first sample: it then waits for [`LiveAtop::sample`].
+    fn subscribed() -> Result<LiveAtop, String> {
+        use crate::daemon::{ensure_daemon, wait_until_log_is_open_in};
+        std::fs::create_dir_all("/var/cache").map_err(|e| e.to_string())?;
+        ensure_daemon()?;
+        let atop = LiveAtop::start()?;
+        wait_until_log_is_open_in(atop.pid())?;
+        atop.wait_for_samples(1)?;
+        Ok(atop)
+    }
+
     fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// What the log and the module hold of exited process `pid`, and where
+    /// atop stands in the log, for a failure message.
+    fn state_of(&self, pid: i32) -> String {
+        use crate::daemon::{log_position_in, log_state_of};
+        format!("{}; {}", log_state_of(pid), log_position_in(self.pid()))
     }
 
     fn text(&self) -> String {
@@ -245,30 +265,6 @@ impl LiveAtop {
         let pid = nix::unistd::Pid::from_raw(self.pid() as i32);
         kill(pid, Signal::SIGUSR1).map_err(|e| format!("SIGUSR1 to atop: {e}"))?;
         self.wait_for_samples(n + 1)
-    }
-
-    /// Waits until atop has printed the line of process `pid` that shows
-    /// its exit (state `E`, once, in the sample after the exit; atop's
-    /// output reaches the pipe a buffer at a time, so at most a sample
-    /// late).
-    fn wait_for_exit_of(&self, pid: i32) -> Check {
-        let pid = pid.to_string();
-        let exited = |l: &str| {
-            l.starts_with("PRN ")
-                && l.split_whitespace().nth(6) == Some(pid.as_str())
-                && l.rfind(')')
-                    .is_some_and(|i| l[i + 1..].split_whitespace().next() == Some("E"))
-        };
-        for _ in 0..300 {
-            if self.text().lines().any(exited) {
-                return Ok(());
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        Err(format!(
-            "atop showed no exit of {pid} in 30 s\n{}",
-            self.text()
-        ))
     }
 
     /// SIGUSR2 (atop takes a last sample and ends); everything it printed,
@@ -314,23 +310,15 @@ fn exited_counters(text: &str, pid: i32) -> Result<([u64; 8], usize), String> {
 /// the exit from process accounting, then finds the counters in
 /// netatopd's log by pid).
 pub fn atop_shows_exited_process_counters_via_netatopd() -> Check {
-    use crate::daemon::{
-        ensure_daemon, exiting_sender, log_position_in, log_state_of, wait_until_log_is_open_in,
-    };
+    use crate::daemon::exiting_sender;
     const COUNT: u64 = 555;
     const SIZE: u64 = 100;
-    std::fs::create_dir_all("/var/cache").map_err(|e| e.to_string())?;
-    ensure_daemon()?;
-    let atop = LiveAtop::start()?;
-    // atop has switched accounting on and subscribed once it holds the
-    // log; then it waits for the next trigger.
-    wait_until_log_is_open_in(atop.pid())?;
-    atop.wait_for_samples(1)?;
+    let atop = LiveAtop::subscribed()?;
     let pid = exiting_sender("gone-between", COUNT as usize, SIZE as usize)?;
+    // The sample after the exit shows it.
     atop.sample()?;
-    atop.wait_for_exit_of(pid)?;
     // What the log and the module held while atop ran, in case it failed.
-    let state = format!("{}; {}", log_state_of(pid), log_position_in(atop.pid()));
+    let state = atop.state_of(pid);
     let text = atop.finish()?;
     let (got, n) = exited_counters(&text, pid)?;
     let w = udp_wire(SIZE, false);
@@ -349,16 +337,9 @@ pub fn atop_shows_exited_process_counters_via_netatopd() -> Check {
 /// log in place made atop read across the reset: it tried to allocate
 /// hundreds of gigabytes and exited.)
 pub fn atop_survives_a_netatopd_restart() -> Check {
-    use crate::daemon::{
-        ensure_daemon, exiting_sender, log_position_in, log_state_of, start_daemon, stop_daemon,
-        wait_until_log_is_open_in,
-    };
+    use crate::daemon::{exiting_sender, start_daemon, stop_daemon, wait_until_log_is_open_in};
     const SIZE: u64 = 10;
-    std::fs::create_dir_all("/var/cache").map_err(|e| e.to_string())?;
-    ensure_daemon()?;
-    let atop = LiveAtop::start()?;
-    wait_until_log_is_open_in(atop.pid())?;
-    atop.wait_for_samples(1)?;
+    let atop = LiveAtop::subscribed()?;
     // Records atop reads from the first daemon's log.
     let before = [
         exiting_sender("before-restart", 3, SIZE as usize)?,
@@ -373,9 +354,8 @@ pub fn atop_survives_a_netatopd_restart() -> Check {
     wait_until_log_is_open_in(atop.pid())?;
     let pid = exiting_sender("after-restart", 4, SIZE as usize)?;
     atop.sample()?;
-    atop.wait_for_exit_of(pid)?;
     // What the log and the module held while atop ran, in case it failed.
-    let state = format!("{}; {}", log_state_of(pid), log_position_in(atop.pid()));
+    let state = atop.state_of(pid);
     let text = atop.finish()?;
     let w = udp_wire(SIZE, false);
     for b in before {

@@ -95,8 +95,9 @@ fn read_log(path: &str) -> Result<Log, String> {
     })
 }
 
-/// What the current log and the semaphores say of exited process `pid`,
-/// for a failure message: whether atop could have found its record.
+/// What the current log, the semaphores and the module say of exited
+/// process `pid`, for a failure message: whether atop could have found
+/// its record.
 pub(crate) fn log_state_of(pid: i32) -> String {
     let sems = format!(
         "semaphores: daemons {:?}, 100 - readers {:?}; the module's record of the process: {:?}, #taskexit {:?}",
