@@ -412,9 +412,8 @@ impl State {
             return false;
         };
         // Most packets: the owner stays, and the entry holds its records.
-        if let Some(owner) = e.record.steady_owner(seen, sender) {
-            let creator = sender == Some(owner);
-            if let Some(k) = e.cells.as_ref().filter(|k| k.hold(&owner, creator)) {
+        if let Some(st) = e.record.steady_owner(seen, sender) {
+            if let Some(k) = e.cells.as_ref().filter(|k| k.hold(&st.owner, st.by_owner)) {
                 e.record.touch(seen);
                 k.charge_packet(key.proto, seen.dir, seen.amount);
                 return true;

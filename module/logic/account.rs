@@ -314,6 +314,14 @@ pub struct SockRecord {
     pub last_active: u64,
 }
 
+/// The answer of [`SockRecord::steady_owner`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Steady {
+    pub owner: Owner,
+    /// The packet's sender is the owner.
+    pub by_owner: bool,
+}
+
 /// What to charge after a packet has updated its socket record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Charge {
@@ -367,11 +375,14 @@ impl SockRecord {
     /// nothing is parked on it, and the packet does not hand the socket to
     /// another sender. For such a packet [`SockRecord::touch`] does what
     /// [`SockRecord::on_packet`] would, and the charge is the packet alone.
+    /// `by_owner` in the answer says whether the owner sends the packet
+    /// (the sender compared once: the packet path needs both answers).
     #[inline(always)]
-    pub fn steady_owner(&self, seen: &Seen, sender: Option<Owner>) -> Option<Owner> {
+    pub fn steady_owner(&self, seen: &Seen, sender: Option<Owner>) -> Option<Steady> {
         let owner = self.owner?;
-        let taken_over = seen.dir == Dir::Out && sender.is_some_and(|s| s != owner);
-        (self.parked == Parked::default() && !taken_over).then_some(owner)
+        let by_owner = sender == Some(owner);
+        let taken_over = seen.dir == Dir::Out && sender.is_some() && !by_owner;
+        (self.parked == Parked::default() && !taken_over).then_some(Steady { owner, by_owner })
     }
 
     /// Notes a packet's time and the socket state it came with.
@@ -1363,13 +1374,14 @@ mod tests {
                 let s = seen(dir, packets, bytes, t as u64);
                 total.add(s.amount);
                 // A steady packet: touching the record is all of it.
-                let steady = r.steady_owner(&s, sender).map(|o| {
+                let steady = r.steady_owner(&s, sender).map(|st| {
                     let mut touched = r;
                     touched.touch(&s);
-                    (o, touched)
+                    (st.owner, st.by_owner, touched)
                 });
                 let charge = r.on_packet(&s, sender);
-                if let Some((owner, touched)) = steady {
+                if let Some((owner, by_owner, touched)) = steady {
+                    proptest::prop_assert_eq!(by_owner, sender == Some(owner));
                     let alone = Charge { owner, packet: (dir, s.amount), parked: Parked::default() };
                     proptest::prop_assert_eq!(charge, Some(alone));
                     proptest::prop_assert_eq!(r, touched);
