@@ -170,7 +170,15 @@ impl Cells {
     /// records, and hold its thread's too if the owner is the sender
     /// (`creator`: a sender whose thread has no record gets one made).
     pub(crate) fn hold(&self, owner: &Owner, creator: bool) -> bool {
-        self.serve(owner) && !(creator && self.thread.is_none())
+        self.serve(owner) && self.take(creator)
+    }
+
+    /// [`Cells::hold`] for records known to be the owner's, as those of a
+    /// [`SockEntry`] are: whether they hold the thread's record too, if
+    /// the owner is the sender (`creator`).
+    #[inline(always)]
+    pub(crate) fn take(&self, creator: bool) -> bool {
+        !(creator && self.thread.is_none())
     }
 
     /// Charges a packet alone (`amount` of `proto` in `dir`, nothing
@@ -196,6 +204,15 @@ impl Cells {
 }
 
 /// A socket record and, once it has been charged, its owner's records.
+///
+/// # Invariants
+///
+/// `cells`, when `Some`, are the records of `record.owner`: they are set
+/// only by `State::charge`, to those of the owner of the charge that the
+/// record's `on_packet` or `bind` has just made; the record's owner
+/// changes nowhere else and never goes back to `None`. The garbage
+/// collector only lets go of them. So the packet path need not compare
+/// the two owners.
 pub(crate) struct SockEntry {
     pub(crate) record: SockRecord,
     pub(crate) cells: Option<Cells>,

@@ -413,7 +413,8 @@ impl State {
         };
         // Most packets: the owner stays, and the entry holds its records.
         if let Some(st) = e.record.steady_owner(seen, sender) {
-            if let Some(k) = e.cells.as_ref().filter(|k| k.hold(&st.owner, st.by_owner)) {
+            // The entry's records are its owner's (`SockEntry`).
+            if let Some(k) = e.cells.as_ref().filter(|k| k.take(st.by_owner)) {
                 e.record.touch(seen);
                 k.charge_packet(key.proto, seen.dir, seen.amount);
                 return true;
