@@ -287,6 +287,13 @@ impl Parked {
         }
     }
 
+    /// Whether nothing is held. (Bytes are only ever parked with their
+    /// packets, at least one, so the packet counts tell.)
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.sent.packets | self.received.packets == 0
+    }
+
     /// Total packets held.
     pub fn packets(&self) -> u64 {
         self.sent.packets + self.received.packets
@@ -382,7 +389,7 @@ impl SockRecord {
         let owner = self.owner?;
         let by_owner = sender == Some(owner);
         let taken_over = seen.dir == Dir::Out && sender.is_some() && !by_owner;
-        (self.parked == Parked::default() && !taken_over).then_some(Steady { owner, by_owner })
+        (self.parked.is_empty() && !taken_over).then_some(Steady { owner, by_owner })
     }
 
     /// Notes a packet's time and the socket state it came with.
