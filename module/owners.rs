@@ -24,6 +24,7 @@ use crate::logic::account::{
     self, Amount, Charge, Dir, Owner, Proto, SockRecord, TaskKind, TaskRecord,
 };
 use crate::table::Budget;
+use crate::wrap::counters::{add_to_pairs, Pair};
 use core::mem::size_of;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
@@ -46,8 +47,10 @@ pub(crate) struct TaskCell {
     /// The record's start time in epoch seconds and its command, as made.
     btime: u64,
     comm: [u8; COMLEN],
-    /// The counters, in [`TaskCount::as_array`]'s order.
-    counts: [Atomic<u64>; 8],
+    /// The counters, in [`TaskCount::as_array`]'s order, in pairs of
+    /// packets and bytes (the pair of a [`account::count_slot`] is half
+    /// of it).
+    counts: [Pair; 4],
     /// Set when the record leaves the table.
     closed: Atomic<bool>,
     /// For a process: the number of its exit, once the exit probe saw it
@@ -72,7 +75,8 @@ impl TaskCell {
             budget: budget.clone(),
             bytes,
         };
-        let counts = record.tc.as_array().map(Atomic::new);
+        let c = record.tc.as_array();
+        let counts = core::array::from_fn(|i| [Atomic::new(c[2 * i]), Atomic::new(c[2 * i + 1])]);
         let cell = TaskCell {
             id: record.id,
             kind: record.kind,
@@ -102,7 +106,9 @@ impl TaskCell {
             start: self.start,
             btime: self.btime,
             comm: self.comm,
-            tc: TaskCount::from_array(core::array::from_fn(|i| self.counts[i].load(Relaxed))),
+            tc: TaskCount::from_array(core::array::from_fn(|i| {
+                self.counts[i / 2][i % 2].load(Relaxed)
+            })),
         }
     }
 
@@ -144,8 +150,7 @@ impl TaskCell {
 
     #[inline(always)]
     fn add(&self, (slot, a): (usize, Amount)) {
-        self.counts[slot].add(a.packets, Relaxed);
-        self.counts[slot + 1].add(a.bytes, Relaxed);
+        add_to_pairs(&self.counts[slot / 2], None, a.packets, a.bytes);
     }
 }
 
@@ -185,11 +190,13 @@ impl Cells {
     /// parked) to the process and to the thread; as [`Cells::charge`].
     #[inline(always)]
     pub(crate) fn charge_packet(&self, proto: Proto, dir: Dir, amount: Amount) {
-        let slot = account::count_slot(proto, dir);
-        self.process.add((slot, amount));
-        if let Some(t) = &self.thread {
-            t.add((slot, amount));
-        }
+        let pair = account::count_slot(proto, dir) / 2;
+        add_to_pairs(
+            &self.process.counts[pair],
+            self.thread.as_ref().map(|t| &t.counts[pair]),
+            amount.packets,
+            amount.bytes,
+        );
     }
 
     /// Charges `c` to the process and to the thread. Called with the lock

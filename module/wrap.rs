@@ -5,7 +5,8 @@
 //! namespace (`nf_hook`), a getsockopt range (`nf_sockopt`), a `/proc`
 //! file (`proc_entry`), a kernel thread (`kthread`), a BH-safe spinlock
 //! backend (`sync`), task lookups (`task`), capabilities (`cred`), the
-//! tick clock (`clock`), a keyed hash (`hash`), per-CPU counters
+//! tick clock (`clock`), counters of packets and bytes added to in one
+//! call (`counters`), a keyed hash (`hash`), per-CPU counters
 //! (`percpu`), probes on the kernel's tracepoints (`tracepoint`): on reads
 //! from sockets (`recv_probe`) and on process exits (`exit_probe`), the
 //! state published
@@ -27,6 +28,7 @@ mod ffi;
 mod constants;
 
 pub(crate) mod clock;
+pub(crate) mod counters;
 pub(crate) mod cred;
 pub(crate) mod exit_probe;
 pub(crate) mod hash;

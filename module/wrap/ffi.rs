@@ -142,6 +142,12 @@ extern "C" {
         skb: *const bindings::sk_buff,
         state: *const NfHookState,
     ) -> bool;
+    pub(super) fn netatop_add_pairs(
+        a: *mut bindings::atomic64_t,
+        b: *mut bindings::atomic64_t,
+        packets: u64,
+        bytes: u64,
+    );
     pub(super) fn netatop_percpu_alloc(n: c_uint) -> *mut u64;
     pub(super) fn netatop_percpu_free(c: *mut u64);
     pub(super) fn netatop_percpu_add(c: *mut u64, i: c_uint, n: u64);

@@ -6,6 +6,7 @@
  * side declares these functions in module/wrap/ffi.rs.
  */
 
+#include <linux/atomic.h>
 #include <linux/bottom_half.h>
 #include <linux/netdevice.h>
 #include <linux/netfilter.h>
@@ -348,6 +349,22 @@ void netatop_spin_unlock_bh(spinlock_t *lock, bool bh)
 int netatop_spin_trylock_bh(spinlock_t *lock)
 {
 	return spin_trylock_bh(lock);
+}
+
+/* --- pairs of atomic counters (module/wrap/counters.rs) --- */
+
+/*
+ * Adds @packets and @bytes to the pair @a and, unless it is NULL, to the
+ * pair @b: the four relaxed additions of one packet in one call.
+ */
+void netatop_add_pairs(atomic64_t *a, atomic64_t *b, u64 packets, u64 bytes)
+{
+	atomic64_add(packets, &a[0]);
+	atomic64_add(bytes, &a[1]);
+	if (b) {
+		atomic64_add(packets, &b[0]);
+		atomic64_add(bytes, &b[1]);
+	}
 }
 
 /* --- per-CPU counters (module/wrap/percpu.rs) --- */

@@ -6,6 +6,7 @@
 #ifndef NETATOP_GLUE_H
 #define NETATOP_GLUE_H
 
+#include <linux/atomic.h>
 #include <linux/netfilter.h>
 #include <linux/skbuff.h>
 #include <linux/spinlock.h>
@@ -57,6 +58,8 @@ const void *netatop_skb_header_pointer(const struct sk_buff *skb, int offset,
 		int len, void *buffer);
 bool netatop_in_process_context(void);
 bool netatop_skb_has_socket(const struct sk_buff *skb, const struct nf_hook_state *state);
+
+void netatop_add_pairs(atomic64_t *a, atomic64_t *b, u64 packets, u64 bytes);
 
 u64 __percpu *netatop_percpu_alloc(unsigned int n);
 void netatop_percpu_free(u64 __percpu *c);
