@@ -102,25 +102,37 @@ impl Packet<'_> {
         let end = offset.checked_add(N)?;
         match self.head.get(offset..end) {
             Some(bytes) => bytes.try_into().ok(),
-            None => self.header_outside::<N>(offset),
+            // SAFETY: `skb` is valid and `network_offset` its own by the
+            // type invariant.
+            None => unsafe {
+                Self::header_outside::<N>(self.skb, self.facts.network_offset, offset)
+            },
         }
     }
 
-    /// [`Packet::header`] for bytes beyond those in `head`.
+    /// [`Packet::header`] for bytes beyond those in `head`. (The packet's
+    /// values by value, not the view by reference, which would have to be
+    /// kept in memory on the path that does not come here.)
+    ///
+    /// # Safety
+    ///
+    /// `skb` is the valid packet of a running hook call, and
+    /// `network_offset` the offset of its network header.
     #[cold]
     #[inline(never)]
-    fn header_outside<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+    unsafe fn header_outside<const N: usize>(
+        skb: *const bindings::sk_buff,
+        network_offset: c_int,
+        offset: usize,
+    ) -> Option<[u8; N]> {
         let mut buf = [0u8; N];
-        let offset = c_int::try_from(offset)
-            .ok()?
-            .checked_add(self.facts.network_offset)?;
+        let offset = c_int::try_from(offset).ok()?.checked_add(network_offset)?;
         let len = c_int::try_from(N).ok()?;
-        // SAFETY: `skb` is valid by the type invariant; `buf` has room for
-        // `len` bytes. The function checks the range against the packet
-        // and returns NULL if it does not fit.
-        let p = unsafe {
-            ffi::netatop_skb_header_pointer(self.skb, offset, len, buf.as_mut_ptr().cast())
-        };
+        // SAFETY: `skb` is valid by the caller's guarantee; `buf` has room
+        // for `len` bytes. The function checks the range against the
+        // packet and returns NULL if it does not fit.
+        let p =
+            unsafe { ffi::netatop_skb_header_pointer(skb, offset, len, buf.as_mut_ptr().cast()) };
         if p.is_null() {
             return None;
         }
