@@ -32,7 +32,7 @@ use crate::wrap::kthread::{self, ThreadMain};
 use crate::wrap::nf_hook::{Family, Observer, Packet};
 use crate::wrap::proc_entry;
 use crate::wrap::recv_probe::{self, ReadObserver};
-use crate::wrap::sync;
+use crate::wrap::sync::{self, BhOff};
 use crate::wrap::task;
 use core::mem::size_of;
 use kernel::alloc::KVVec;
@@ -453,15 +453,15 @@ impl Observer for State {
     fn observe(&self, p: &Packet<'_>) {
         // The socket bucket, twice for a new record, and a task bucket for
         // a new owner: bottom halves off once for all.
-        let _bh = p.bh_off();
-        self.account(p);
+        let bh = p.bh_off();
+        self.account(p, &bh);
     }
 }
 
 impl State {
-    /// Counts and charges one packet.
+    /// Counts and charges one packet, while `bh` keeps bottom halves off.
     #[inline(always)]
-    fn account(&self, p: &Packet<'_>) {
+    fn account(&self, p: &Packet<'_>, bh: &BhOff) {
         let family = p.family();
         let dir = p.direction();
         let h = match family {
@@ -497,7 +497,7 @@ impl State {
         };
 
         let hash = self.hash_key.hash(key.words().as_slice());
-        if self.on_record(&mut self.socks.lock(hash), &key, &seen, sender) {
+        if self.on_record(&mut self.socks.lock_within(hash, bh), &key, &seen, sender) {
             return;
         }
         // The socket lookup runs without the bucket lock; another CPU may
@@ -507,7 +507,7 @@ impl State {
             self.stats.unident(dir, h.transport, amount.packets);
             return;
         }
-        let mut chain = self.socks.lock(hash);
+        let mut chain = self.socks.lock_within(hash, bh);
         if self.on_record(&mut chain, &key, &seen, sender) {
             return;
         }
@@ -556,17 +556,19 @@ impl ReadObserver for State {
     }
 
     fn read(&self, id: &SocketId) {
-        let _bh = sync::bh_off();
-        self.bind_reader(id);
+        let bh = sync::bh_off();
+        self.bind_reader(id, &bh);
     }
 }
 
 impl State {
-    /// A read from socket `id`, inside one section without bottom halves.
-    fn bind_reader(&self, id: &SocketId) {
+    /// A read from socket `id`, while `bh` keeps bottom halves off.
+    fn bind_reader(&self, id: &SocketId, bh: &BhOff) {
         let reader = task::current_owner();
         for key in id.keys().into_iter().flatten() {
-            let mut chain = self.socks.lock(self.hash_key.hash(key.words().as_slice()));
+            let mut chain = self
+                .socks
+                .lock_within(self.hash_key.hash(key.words().as_slice()), bh);
             let Some(e) = chain.iter_mut().find(|e| e.record.key == key) else {
                 continue;
             };

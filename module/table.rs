@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A hash table of records with a BH-safe spinlock per bucket and a bound
-//! on the memory the records take.
+//! A hash table of records with a spinlock per bucket, always taken with
+//! bottom halves off, and a bound on the memory the records take.
 //!
 //! Used for the socket and the task records. Records live in a small vector
 //! per bucket; the bucket count is a power of two sized from the bound at
@@ -20,8 +20,9 @@
 
 #![forbid(unsafe_code)]
 
-use crate::wrap::sync::SpinLockBh;
+use crate::wrap::sync::{self, BhOff, SoftirqSpinLock, SoftirqSpinLockBackend};
 use core::mem::size_of;
+use core::ops::{Deref, DerefMut};
 use core::pin::Pin;
 use kernel::alloc::{KVBox, KVec};
 use kernel::prelude::*;
@@ -91,7 +92,7 @@ pub(crate) type Chain<R> = KVec<R>;
 #[pin_data]
 struct Slot<R> {
     #[pin]
-    chain: SpinLockBh<Chain<R>>,
+    chain: SoftirqSpinLock<Chain<R>>,
 }
 
 /// A bucketed table of `R`.
@@ -103,8 +104,28 @@ pub(crate) struct Table<R> {
     overflow: Atomic<u64>,
 }
 
-/// A locked bucket.
-pub(crate) type Bucket<'a, R> = Guard<'a, Chain<R>, crate::wrap::sync::SpinLockBhBackend>;
+/// A locked bucket. Bottom halves are off while it lives (the packet path
+/// takes the same locks in softirq context): by its own [`BhOff`], or by
+/// the caller's ([`Table::lock_within`]).
+pub(crate) struct Bucket<'a, R> {
+    // Dropped in this order: the lock goes before bottom halves come back.
+    chain: Guard<'a, Chain<R>, SoftirqSpinLockBackend>,
+    _bh: Option<BhOff>,
+}
+
+impl<R> Deref for Bucket<'_, R> {
+    type Target = Chain<R>;
+
+    fn deref(&self) -> &Chain<R> {
+        &self.chain
+    }
+}
+
+impl<R> DerefMut for Bucket<'_, R> {
+    fn deref_mut(&mut self) -> &mut Chain<R> {
+        &mut self.chain
+    }
+}
 
 impl<R> Table<R> {
     /// A table whose records draw on `budget`, whose bucket locks are of
@@ -121,7 +142,7 @@ impl<R> Table<R> {
         let buckets = KVBox::pin_slice(
             |_| {
                 try_pin_init!(Slot {
-                    chain <- SpinLockBh::new(Chain::<R>::new(), name, key),
+                    chain <- SoftirqSpinLock::new(Chain::<R>::new(), name, key),
                 }? Error)
             },
             nbuckets,
@@ -141,14 +162,29 @@ impl<R> Table<R> {
         self.buckets.len()
     }
 
-    /// Locks the bucket of `hash`.
+    /// Locks the bucket of `hash`, with bottom halves off.
     pub(crate) fn lock(&self, hash: u64) -> Bucket<'_, R> {
-        self.buckets[(hash & self.mask) as usize].chain.lock()
+        self.lock_index((hash & self.mask) as usize)
     }
 
-    /// Locks bucket number `i` (for walks over the whole table).
+    /// Locks bucket number `i` (for walks over the whole table), with
+    /// bottom halves off.
     pub(crate) fn lock_index(&self, i: usize) -> Bucket<'_, R> {
-        self.buckets[i].chain.lock()
+        let bh = sync::bh_off();
+        Bucket {
+            chain: self.buckets[i].chain.lock(),
+            _bh: Some(bh),
+        }
+    }
+
+    /// Locks the bucket of `hash` while `_bh` keeps bottom halves off (the
+    /// bucket cannot outlive it): nothing but the lock is taken.
+    #[inline(always)]
+    pub(crate) fn lock_within<'a>(&'a self, hash: u64, _bh: &'a BhOff) -> Bucket<'a, R> {
+        Bucket {
+            chain: self.buckets[(hash & self.mask) as usize].chain.lock(),
+            _bh: None,
+        }
     }
 
     /// Adds `record` to a locked bucket if the budget and memory allow;

@@ -152,11 +152,8 @@ extern "C" {
     pub(super) fn netatop_percpu_free(c: *mut u64);
     pub(super) fn netatop_percpu_add(c: *mut u64, i: c_uint, n: u64);
     pub(super) fn netatop_percpu_sum(c: *mut u64, i: c_uint) -> u64;
-    pub(super) fn netatop_spin_lock_bh(lock: *mut bindings::spinlock_t) -> bool;
-    pub(super) fn netatop_spin_unlock_bh(lock: *mut bindings::spinlock_t, bh: bool);
     pub(super) fn netatop_bh_off() -> bool;
     pub(super) fn netatop_bh_on();
-    pub(super) fn netatop_spin_trylock_bh(lock: *mut bindings::spinlock_t) -> c_int;
     pub(super) fn netatop_boottime_seconds() -> i64;
     pub(super) fn netatop_current_ids(
         tgid: *mut c_int,

@@ -309,7 +309,7 @@ bool netatop_sock_id(const struct sock *sk, struct netatop_sock_id *id)
 	return true;
 }
 
-/* --- locks (module/wrap/sync.rs) --- */
+/* --- bottom halves (module/wrap/sync.rs) --- */
 
 /* Bottom halves off on this CPU, unless they are already; whether they were turned off. */
 bool netatop_bh_off(void)
@@ -323,32 +323,6 @@ bool netatop_bh_off(void)
 void netatop_bh_on(void)
 {
 	local_bh_enable();
-}
-
-/*
- * spin_lock_bh(), or spin_lock() where bottom halves are off already (in a
- * softirq, or inside local_bh_disable()): then no softirq can take the
- * lock on this CPU, which is all that disabling them would add. Whether
- * they were disabled here, for netatop_spin_unlock_bh().
- */
-bool netatop_spin_lock_bh(spinlock_t *lock)
-{
-	bool bh = netatop_bh_off();
-
-	spin_lock(lock);
-	return bh;
-}
-
-void netatop_spin_unlock_bh(spinlock_t *lock, bool bh)
-{
-	spin_unlock(lock);
-	if (bh)
-		netatop_bh_on();
-}
-
-int netatop_spin_trylock_bh(spinlock_t *lock)
-{
-	return spin_trylock_bh(lock);
 }
 
 /* --- pairs of atomic counters (module/wrap/counters.rs) --- */

@@ -87,11 +87,8 @@ void netatop_exit_ids(const struct task_struct *p, pid_t *tgid, u64 *start);
 u16 netatop_sock_local_port(const struct sock *sk);
 bool netatop_sock_id(const struct sock *sk, struct netatop_sock_id *id);
 
-bool netatop_spin_lock_bh(spinlock_t *lock);
-void netatop_spin_unlock_bh(spinlock_t *lock, bool bh);
 bool netatop_bh_off(void);
 void netatop_bh_on(void);
-int netatop_spin_trylock_bh(spinlock_t *lock);
 
 void netatop_current_ids(pid_t *tgid, pid_t *tid, u64 *process_start, u64 *thread_start);
 void netatop_current_comm(char *buf, size_t len, bool leader);

@@ -1,36 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A spinlock that also disables bottom halves.
+//! Bottom halves off, spin locks shared with softirqs, and waiting for RCU
+//! readers.
 //!
-//! C header: [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h)
+//! C headers: [`include/linux/bottom_half.h`](srctree/include/linux/bottom_half.h),
+//! [`include/linux/spinlock.h`](srctree/include/linux/spinlock.h)
 //!
 //! Data shared between process context and the netfilter hooks, which run
 //! in softirq context, must be locked with softirqs disabled: a softirq
-//! arriving on the CPU that holds the lock would spin forever. The kernel
-//! crate's `SpinLock` uses plain `spin_lock`, so this backend plugs
-//! `spin_lock_bh` into the kernel crate's generic [`Lock`].
-//!
-//! Where bottom halves are off already (a softirq, or while a [`BhOff`]
-//! lives) the lock is a plain `spin_lock`: one [`bh_off`] around the locks
-//! a packet takes turns bottom halves off once for all of them.
+//! arriving on the CPU that holds the lock would spin forever. A
+//! [`BhOff`] turns them off (unless they are off already), and the
+//! [`SoftirqSpinLock`]s taken while it lives are plain spin locks: one
+//! `BhOff` around all the locks a packet takes turns bottom halves off
+//! once for all of them.
 
 use super::ffi;
 use core::marker::PhantomData;
 use kernel::bindings;
 use kernel::sync::lock::{Backend, Lock};
 
-/// A spinlock taken with bottom halves disabled.
-pub(crate) type SpinLockBh<T> = Lock<T, SpinLockBhBackend>;
+/// A spin lock that softirqs take too: to be taken only while a [`BhOff`]
+/// lives, which its owner ensures (`Table` takes its bucket locks so).
+/// Held with bottom halves on, a softirq on the same CPU could spin on it
+/// forever; lockdep, in the test kernel, checks every acquisition.
+pub(crate) type SoftirqSpinLock<T> = Lock<T, SoftirqSpinLockBackend>;
 
-/// The backend of [`SpinLockBh`].
-pub(crate) struct SpinLockBhBackend;
+/// The backend of [`SoftirqSpinLock`]: `spin_lock` and `spin_unlock`, as
+/// the kernel crate's `SpinLock`, with the lockdep assertion of a new
+/// guard made only where lockdep is (it would be a call per lock for
+/// nothing).
+pub(crate) struct SoftirqSpinLockBackend;
 
-// SAFETY: `spin_lock_bh` and `spin_unlock_bh` give mutual exclusion, and
-// the state is only ever used after `init`, which the `Lock` guarantees.
-unsafe impl Backend for SpinLockBhBackend {
+// SAFETY: `spin_lock` and `spin_unlock` give mutual exclusion, and the
+// state is only ever used after `init`, which the `Lock` guarantees.
+unsafe impl Backend for SoftirqSpinLockBackend {
     type State = bindings::spinlock_t;
-    /// Whether taking the lock turned bottom halves off.
-    type GuardState = bool;
+    type GuardState = ();
 
     unsafe fn init(
         ptr: *mut Self::State,
@@ -42,25 +47,25 @@ unsafe impl Backend for SpinLockBhBackend {
         unsafe { bindings::__spin_lock_init(ptr, name, key) }
     }
 
+    #[inline(always)]
     unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState {
         // SAFETY: The caller guarantees `ptr` was initialised by `init`.
-        unsafe { ffi::netatop_spin_lock_bh(ptr) }
+        unsafe { bindings::spin_lock(ptr) }
     }
 
     unsafe fn try_lock(ptr: *mut Self::State) -> Option<Self::GuardState> {
         // SAFETY: The caller guarantees `ptr` was initialised by `init`.
-        (unsafe { ffi::netatop_spin_trylock_bh(ptr) } != 0).then_some(true)
+        (unsafe { bindings::spin_trylock(ptr) } != 0).then_some(())
     }
 
-    unsafe fn unlock(ptr: *mut Self::State, bh: &Self::GuardState) {
-        // SAFETY: The caller owns the lock, taken by `lock` or `try_lock`,
-        // which returned `bh`.
-        unsafe { ffi::netatop_spin_unlock_bh(ptr, *bh) }
+    #[inline(always)]
+    unsafe fn unlock(ptr: *mut Self::State, _guard_state: &Self::GuardState) {
+        // SAFETY: The caller owns the lock.
+        unsafe { bindings::spin_unlock(ptr) }
     }
 
+    #[inline(always)]
     unsafe fn assert_is_held(ptr: *mut Self::State) {
-        // Only lockdep knows; without it the call would cost a function
-        // call on every lock, for nothing.
         #[cfg(CONFIG_LOCKDEP)]
         // SAFETY: The caller guarantees `ptr` was initialised by `init`.
         unsafe {
@@ -72,13 +77,10 @@ unsafe impl Backend for SpinLockBhBackend {
 }
 
 /// Bottom halves off on this CPU while the value lives, unless they were
-/// off already when it was made ([`bh_off`]); [`SpinLockBh`] locks taken
-/// meanwhile are plain spin locks.
+/// off already when it was made ([`bh_off`]).
 ///
-/// Such a lock must be released before the value goes: held beyond it, it
-/// would be held with bottom halves on, where a softirq on this CPU could
-/// spin on it forever. (Lockdep, in the test kernel, checks every
-/// acquisition.)
+/// A [`SoftirqSpinLock`] taken while the value lives must be released
+/// before the value goes.
 ///
 /// # Invariants
 ///
@@ -98,8 +100,7 @@ pub(crate) fn bh_off() -> BhOff {
 }
 
 /// [`bh_off`], where the caller knows whether bottom halves are off
-/// already (`off`: in a softirq, say); nothing is called then. (Were they
-/// not, each [`SpinLockBh`] would still turn them off itself.)
+/// already (`off`: in a softirq, say); nothing is called then.
 #[inline(always)]
 pub(crate) fn bh_off_unless(off: bool) -> BhOff {
     // SAFETY: No preconditions.
