@@ -582,6 +582,22 @@ pub fn wire_amount(
     }
 }
 
+/// How many packets on the wire a packet of `len` bytes (from its network
+/// header on, `hdr_len` of them network and transport headers) stands
+/// for: `gso_segs`, the segments the stack counted in a GSO packet, or 1
+/// for a packet that is not one (`gso_size` 0). A GSO packet whose
+/// segments the stack has not counted (`gso_segs` 0: one from a
+/// virtio-net or tap device, which the sender's virtio header describes)
+/// is as many segments as its payload needs at `gso_size` bytes each, as
+/// the stack would cut it.
+pub fn wire_segments(gso_segs: u32, gso_size: u32, len: u32, hdr_len: u32) -> u32 {
+    match (gso_segs, gso_size) {
+        (0, 0) => 1,
+        (0, size) => len.saturating_sub(hdr_len).div_ceil(size).max(1),
+        (segs, _) => segs,
+    }
+}
+
 /// Tracks what `NETATOP_EMPTY_EXIT` waits for besides an empty exit list:
 /// the record most recently handed out by `NETATOP_GETCNT_EXIT`, until
 /// its taker comes back (acknowledging it) or a grace period passes.
@@ -1306,6 +1322,23 @@ mod tests {
                 bytes: 3052 + 2 * 52 + 3 * 18
             }
         );
+    }
+
+    #[test]
+    fn wire_segments_of_counted_and_uncounted_gso_packets() {
+        // Not GSO.
+        assert_eq!(wire_segments(1, 0, 1500, 28), 1);
+        // Counted by the stack: its count stands, whatever the sizes say.
+        assert_eq!(wire_segments(3, 1000, 3052, 52), 3);
+        // Uncounted: the payload cut at gso_size, the last segment short.
+        assert_eq!(wire_segments(0, 100, 28 + 1000, 28), 10);
+        assert_eq!(wire_segments(0, 100, 28 + 1001, 28), 11);
+        assert_eq!(wire_segments(0, 1448, 52 + 64_000, 52), 45);
+        // Nothing beyond the headers, or a zero count without a size
+        // (malformed): one packet, never zero.
+        assert_eq!(wire_segments(0, 100, 28, 28), 1);
+        assert_eq!(wire_segments(0, 100, 20, 28), 1);
+        assert_eq!(wire_segments(0, 0, 1500, 28), 1);
     }
 
     #[test]

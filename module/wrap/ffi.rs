@@ -76,6 +76,7 @@ pub(super) struct PacketFacts {
     pub(super) has_dev: bool,
     pub(super) in_process_context: bool,
     pub(super) head_len: u8,
+    pub(super) gso_size: u16,
 }
 
 // The layout glue.c asserts on the C side.
@@ -84,6 +85,7 @@ const _: () = {
     assert!(core::mem::offset_of!(PacketFacts, tid) == 36);
     assert!(core::mem::offset_of!(PacketFacts, sock_state) == 60);
     assert!(core::mem::offset_of!(PacketFacts, head_len) == 66);
+    assert!(core::mem::offset_of!(PacketFacts, gso_size) == 68);
     assert!(HEAD_LEN <= u8::MAX as usize);
 };
 

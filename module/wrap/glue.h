@@ -39,6 +39,10 @@ struct netatop_packet_facts {
 	pid_t tgid;
 	pid_t tid;
 	u32 len;
+	/*
+	 * Of a GSO packet: its segments, 0 where the stack has not counted
+	 * them (from a virtio-net or tap device); 1 for any other packet.
+	 */
 	u32 gso_segs;
 	u32 mtu;
 	u32 hard_header_len;
@@ -50,6 +54,8 @@ struct netatop_packet_facts {
 	bool has_dev;
 	bool in_process_context;
 	u8 head_len;
+	/* Payload bytes per segment of a GSO packet; 0 for any other. */
+	u16 gso_size;
 };
 
 void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state *state,

@@ -85,9 +85,16 @@ impl Packet<'_> {
         self.facts.net_cookie
     }
 
-    /// How many packets a GSO packet stands for on the wire (1 otherwise).
+    /// How many packets a GSO packet stands for on the wire: 0 if the
+    /// stack has not counted them (a GSO packet from a virtio-net or tap
+    /// device); 1 for any other packet.
     pub(crate) fn gso_segs(&self) -> u32 {
         self.facts.gso_segs
+    }
+
+    /// Payload bytes per segment of a GSO packet (0 for any other).
+    pub(crate) fn gso_size(&self) -> u32 {
+        u32::from(self.facts.gso_size)
     }
 
     /// Length of the packet from the network header on (`skb->len`).

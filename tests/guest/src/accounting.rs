@@ -4,7 +4,7 @@ use crate::child::{Child, Ctl};
 use crate::netatop::*;
 use crate::sys::Check;
 use nix::sched::{setns, CloneFlags};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
 /// A UDP echo server named `name` on `bind`: answers each of `count`
@@ -741,4 +741,174 @@ pub fn one_namespace_cannot_fill_the_table_with_unowned_records() -> Check {
         veth_teardown();
         r
     })
+}
+
+/// A tap device `ntap0` with virtio-net headers: a frame written to it
+/// arrives as a received packet, and one written with a GSO header as one
+/// GSO packet whose segments the stack has not counted (`gso_segs` 0), as
+/// from a virtio-net device with receive offloads.
+fn tap_open() -> Result<std::fs::File, String> {
+    use std::os::fd::AsRawFd;
+    const TUNSETIFF: libc::c_ulong = 0x4004_54ca; // _IOW('T', 202, int)
+    const IFF_TAP: i16 = 0x0002;
+    const IFF_NO_PI: i16 = 0x1000;
+    const IFF_VNET_HDR: i16 = 0x4000;
+    #[repr(C)]
+    struct IfReq {
+        name: [u8; 16],
+        flags: i16,
+        _pad: [u8; 22],
+    }
+    // A distribution kernel has tun as a module: loading it makes the node.
+    if !std::path::Path::new("/dev/net/tun").exists() {
+        crate::sys::sh("modprobe tun")?;
+    }
+    let tun = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/net/tun")
+        .map_err(|e| format!("/dev/net/tun: {e}"))?;
+    let mut req = IfReq {
+        name: [0; 16],
+        flags: IFF_TAP | IFF_NO_PI | IFF_VNET_HDR,
+        _pad: [0; 22],
+    };
+    req.name[..5].copy_from_slice(b"ntap0");
+    // SAFETY: TUNSETIFF reads and writes a `struct ifreq`, which `IfReq`
+    // lays out (40 bytes, flags at 16).
+    if unsafe { libc::ioctl(tun.as_raw_fd(), TUNSETIFF, &mut req) } < 0 {
+        return Err(format!("TUNSETIFF: {}", std::io::Error::last_os_error()));
+    }
+    crate::sys::sh(
+        "set -e; ip=/usr/sbin/ip
+         $ip addr add 198.51.100.1/24 dev ntap0; $ip -6 addr add 2001:db8:1::1/64 dev ntap0 nodad
+         $ip link set ntap0 up",
+    )?;
+    Ok(tun)
+}
+
+fn checksum_fold(mut sum: u32) -> u16 {
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+fn ones_sum(bytes: &[u8]) -> u32 {
+    bytes
+        .chunks(2)
+        .map(|c| u32::from(c[0]) << 8 | u32::from(*c.get(1).unwrap_or(&0)))
+        .sum()
+}
+
+/// One frame for the tap: a virtio-net header asking for UDP segmentation
+/// at `size` bytes, then one UDP datagram of `segs * size` payload bytes
+/// from `src` to `dst`.
+fn gso_udp_frame(
+    dst_mac: [u8; 6],
+    src: IpAddr,
+    dst: SocketAddr,
+    segs: usize,
+    size: usize,
+) -> Vec<u8> {
+    let v6 = dst.is_ipv6();
+    let ip_len = if v6 { 40 } else { 20 };
+    let udp_len = 8 + segs * size;
+    let mut f = Vec::new();
+    // struct virtio_net_hdr: NEEDS_CSUM, GSO_UDP_L4, header length,
+    // segment size, checksum start and offset (native byte order).
+    f.extend_from_slice(&[1, 5]);
+    for v in [14 + ip_len + 8, size, 14 + ip_len, 6] {
+        f.extend_from_slice(&(v as u16).to_ne_bytes());
+    }
+    f.extend_from_slice(&dst_mac);
+    f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x02]);
+    f.extend_from_slice(if v6 { &[0x86, 0xdd] } else { &[0x08, 0x00] });
+    let (s, d): (Vec<u8>, Vec<u8>) = match (src, dst.ip()) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => (s.octets().to_vec(), d.octets().to_vec()),
+        (IpAddr::V6(s), IpAddr::V6(d)) => (s.octets().to_vec(), d.octets().to_vec()),
+        _ => panic!("mixed families"),
+    };
+    let ip_start = f.len();
+    if v6 {
+        f.extend_from_slice(&[0x60, 0, 0, 0]);
+        f.extend_from_slice(&(udp_len as u16).to_be_bytes());
+        f.extend_from_slice(&[17, 64]);
+        f.extend_from_slice(&s);
+        f.extend_from_slice(&d);
+    } else {
+        f.extend_from_slice(&[0x45, 0]);
+        f.extend_from_slice(&((20 + udp_len) as u16).to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0]);
+        f.extend_from_slice(&s);
+        f.extend_from_slice(&d);
+        let sum = !checksum_fold(ones_sum(&f[ip_start..]));
+        f[ip_start + 10..ip_start + 12].copy_from_slice(&sum.to_be_bytes());
+    }
+    // The UDP checksum field holds the pseudo-header sum, which the
+    // segments complete (CHECKSUM_PARTIAL).
+    let pseudo = ones_sum(&s) + ones_sum(&d) + 17 + udp_len as u32;
+    f.extend_from_slice(&40000u16.to_be_bytes());
+    f.extend_from_slice(&dst.port().to_be_bytes());
+    f.extend_from_slice(&(udp_len as u16).to_be_bytes());
+    f.extend_from_slice(&checksum_fold(pseudo).to_be_bytes());
+    f.resize(f.len() + segs * size, 0x67);
+    f
+}
+
+/// A receive-only process gets a datagram of N segments as one GSO packet
+/// whose segments the stack has not counted (from a tap device with a
+/// virtio-net header, as from a virtio-net device): it is charged N
+/// received packets and the wire bytes of N datagrams, and the module's
+/// received-packet total rises by N.
+fn uncounted_gso_exact(bind: &'static str, from: IpAddr) -> Check {
+    use std::io::Write;
+    const N: usize = 10;
+    const S: usize = 100;
+    let mut tap = tap_open()?;
+    let r = (|| {
+        let mac = std::fs::read_to_string("/sys/class/net/ntap0/address")
+            .map_err(|e| format!("tap address: {e}"))?;
+        let mac: Vec<u8> = mac
+            .trim()
+            .split(':')
+            .map(|b| u8::from_str_radix(b, 16).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?;
+        let before = proc_values()?;
+        let mut rx = udp_reader("reads-gso", bind, None, N);
+        let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
+        let mut to: SocketAddr = bind.parse().unwrap();
+        to.set_port(port);
+        let frame = gso_udp_frame(mac.try_into().unwrap(), from, to, N, S);
+        tap.write_all(&frame)
+            .map_err(|e| format!("tap write: {e}"))?;
+        let tid: i32 = rx
+            .read()
+            .parse()
+            .map_err(|_| "receiver did not read all segments")?;
+        let (n, wire) = (N as u64, udp_wire(S as u64, to.is_ipv6()));
+        check_record("reader", rx.pid, "reads-gso", udp_only(0, 0, n, n * wire))?;
+        expect_eq(
+            "reading thread",
+            &counters(&thread(tid)?),
+            &udp_only(0, 0, n, n * wire),
+        )?;
+        let after = proc_values()?;
+        let got = after["udprcvpacks:"] - before["udprcvpacks:"];
+        if got != n {
+            return Err(format!("udprcvpacks rose by {got}, not {n}"));
+        }
+        rx.finish();
+        Ok(())
+    })();
+    drop(tap);
+    r
+}
+
+pub fn uncounted_gso_udp_v4_exact() -> Check {
+    uncounted_gso_exact("198.51.100.1:0", "198.51.100.2".parse().unwrap())
+}
+
+pub fn uncounted_gso_udp_v6_exact() -> Check {
+    uncounted_gso_exact("[2001:db8:1::1]:0", "2001:db8:1::2".parse().unwrap())
 }

@@ -87,6 +87,14 @@ pub fn all() -> Vec<Test> {
             a::receive_only_udp_v6_veth_exact,
         ),
         (
+            "uncounted_gso_udp_v4_counts_its_segments",
+            a::uncounted_gso_udp_v4_exact,
+        ),
+        (
+            "uncounted_gso_udp_v6_counts_its_segments",
+            a::uncounted_gso_udp_v6_exact,
+        ),
+        (
             "reading_threads_sum_into_their_process",
             a::reading_threads_sum_into_their_process,
         ),
