@@ -16,8 +16,8 @@
 
 use crate::exits::ExitList;
 use crate::logic::account::{
-    self, wire_amount, wire_segments, Charge, Dir, ForcedGc, Owner, Proto, Seen, SockKey,
-    SockRecord, SockVerdict, SocketId, TaskKind, TaskRecord, GC_INTERVAL_SECS,
+    self, wire_amount, Charge, Dir, ForcedGc, Owner, Proto, Seen, SockKey, SockRecord, SockVerdict,
+    SocketId, TaskKind, TaskRecord, GC_INTERVAL_SECS,
 };
 use crate::logic::packet::{self, HeaderSource, Transport};
 use crate::logic::procfs::Snapshot;
@@ -468,7 +468,7 @@ impl State {
             Family::Ipv4 => packet::parse_ipv4(p),
             Family::Ipv6 => packet::parse_ipv6(p),
         };
-        let segs = wire_segments(p.gso_segs(), p.gso_size(), p.len(), h.header_len);
+        let segs = p.wire_segments(h.header_len);
         self.stats.packet(family, dir, h.transport, u64::from(segs));
         let Some(key) = SockKey::of(&h, dir, p.net_cookie(), family == Family::Ipv6) else {
             // TCP or UDP without ports (a later fragment): nobody to charge.

@@ -76,7 +76,6 @@ pub(super) struct PacketFacts {
     pub(super) has_dev: bool,
     pub(super) in_process_context: bool,
     pub(super) head_len: u8,
-    pub(super) gso_size: u16,
 }
 
 // The layout glue.c asserts on the C side.
@@ -85,7 +84,6 @@ const _: () = {
     assert!(core::mem::offset_of!(PacketFacts, tid) == 36);
     assert!(core::mem::offset_of!(PacketFacts, sock_state) == 60);
     assert!(core::mem::offset_of!(PacketFacts, head_len) == 66);
-    assert!(core::mem::offset_of!(PacketFacts, gso_size) == 68);
     assert!(HEAD_LEN <= u8::MAX as usize);
 };
 
@@ -115,6 +113,7 @@ extern "C" {
         priority: c_int,
     ) -> c_int;
     pub(super) fn netatop_hooks_unregister();
+    pub(super) fn netatop_skb_gso_size(skb: *const bindings::sk_buff) -> u32;
     pub(super) fn netatop_skb_header_pointer(
         skb: *const bindings::sk_buff,
         offset: c_int,

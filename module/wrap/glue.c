@@ -44,7 +44,6 @@ static_assert(sizeof(struct netatop_packet_facts) == 72);
 static_assert(offsetof(struct netatop_packet_facts, tid) == 36);
 static_assert(offsetof(struct netatop_packet_facts, sock_state) == 60);
 static_assert(offsetof(struct netatop_packet_facts, head_len) == 66);
-static_assert(offsetof(struct netatop_packet_facts, gso_size) == 68);
 static_assert(sizeof(struct netatop_sock_id) == 48);
 static_assert(offsetof(struct netatop_sock_id, local_port) == 40);
 static_assert(offsetof(struct netatop_sock_id, v4_too) == 46);
@@ -136,7 +135,6 @@ void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state 
 	f->net_cookie = state->net->net_cookie;
 	f->len = skb->len;
 	f->gso_segs = skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
-	f->gso_size = skb_is_gso(skb) ? skb_shinfo(skb)->gso_size : 0;
 	f->mtu = dev ? READ_ONCE(dev->mtu) : 0;
 	f->hard_header_len = dev ? dev->hard_header_len : 0;
 	f->network_offset = offset;
@@ -164,6 +162,12 @@ void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state 
 	}
 	f->head = skb_network_header(skb);
 	f->head_len = linear <= 0 ? 0 : min(linear, NETATOP_HEAD_LEN);
+}
+
+/* Payload bytes per segment of a GSO packet; 0 for any other. */
+u32 netatop_skb_gso_size(const struct sk_buff *skb)
+{
+	return skb_is_gso(skb) ? skb_shinfo(skb)->gso_size : 0;
 }
 
 /*

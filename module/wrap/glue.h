@@ -54,12 +54,11 @@ struct netatop_packet_facts {
 	bool has_dev;
 	bool in_process_context;
 	u8 head_len;
-	/* Payload bytes per segment of a GSO packet; 0 for any other. */
-	u16 gso_size;
 };
 
 void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state *state,
 		struct netatop_packet_facts *f);
+u32 netatop_skb_gso_size(const struct sk_buff *skb);
 const void *netatop_skb_header_pointer(const struct sk_buff *skb, int offset,
 		int len, void *buffer);
 bool netatop_in_process_context(void);

@@ -14,7 +14,7 @@
 use super::constants::{NFPROTO_IPV6, NF_ACCEPT};
 use super::ffi;
 use super::sync::{self, BhOff};
-use crate::logic::account::{Dir, Owner};
+use crate::logic::account::{self, Dir, Owner};
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use kernel::bindings;
@@ -85,16 +85,32 @@ impl Packet<'_> {
         self.facts.net_cookie
     }
 
-    /// How many packets a GSO packet stands for on the wire: 0 if the
-    /// stack has not counted them (a GSO packet from a virtio-net or tap
-    /// device); 1 for any other packet.
-    pub(crate) fn gso_segs(&self) -> u32 {
-        self.facts.gso_segs
+    /// How many packets the packet stands for on the wire, `hdr_len` of
+    /// its bytes being network and transport headers
+    /// ([`account::wire_segments`]): the segments of a GSO packet, 1 for
+    /// any other.
+    #[inline(always)]
+    pub(crate) fn wire_segments(&self, hdr_len: u32) -> u32 {
+        match self.facts.gso_segs {
+            // SAFETY: `skb` is valid by the type invariant.
+            0 => unsafe { Self::uncounted_segments(self.skb, self.facts.len, hdr_len) },
+            segs => segs,
+        }
     }
 
-    /// Payload bytes per segment of a GSO packet (0 for any other).
-    pub(crate) fn gso_size(&self) -> u32 {
-        u32::from(self.facts.gso_size)
+    /// [`Packet::wire_segments`] of a GSO packet whose segments the stack
+    /// has not counted (from a virtio-net or tap device): seldom, so out
+    /// of line, and given the packet's values rather than the view.
+    ///
+    /// # Safety
+    ///
+    /// `skb` is the valid packet of a running hook call, `len` its length.
+    #[cold]
+    #[inline(never)]
+    unsafe fn uncounted_segments(skb: *const bindings::sk_buff, len: u32, hdr_len: u32) -> u32 {
+        // SAFETY: `skb` is valid by the caller's guarantee.
+        let size = unsafe { ffi::netatop_skb_gso_size(skb) };
+        account::wire_segments(0, size, len, hdr_len)
     }
 
     /// Length of the packet from the network header on (`skb->len`).
