@@ -325,6 +325,22 @@ pub fn udp_reader(
     })
 }
 
+/// Once the `udp_reader` `rx`, named `name`, has read its datagrams: its
+/// process and its reading thread are charged `k` received packets of
+/// `wire` bytes each, and nothing sent.
+fn reader_charged(rx: &mut Child, name: &str, k: u64, wire: u64) -> Check {
+    let tid: i32 = rx
+        .read()
+        .parse()
+        .map_err(|_| "receiver did not read them all")?;
+    check_record("reader", rx.pid, name, udp_only(0, 0, k, k * wire))?;
+    expect_eq(
+        "reading thread",
+        &counters(&thread(tid)?),
+        &udp_only(0, 0, k, k * wire),
+    )
+}
+
 /// A process that only reads: a UDP socket (in namespace `netns`, or
 /// ours) reads K datagrams that arrive from `from`, blocking in `recv`;
 /// it is charged exactly K received packets and their wire bytes, nothing
@@ -343,17 +359,11 @@ fn receive_only_exact(bind: &'static str, from: &str, netns: Option<&'static str
         // Not faster than a reader under emulation takes them.
         std::thread::sleep(Duration::from_millis(2));
     }
-    let tid: i32 = rx
-        .read()
-        .parse()
-        .map_err(|_| "receiver did not read them all")?;
-    let (k, wire) = (K as u64, udp_wire(S as u64, to.is_ipv6()));
-    check_record("reader", rx.pid, "only-reads", udp_only(0, 0, k, k * wire))?;
-    let t = thread(tid)?;
-    expect_eq(
-        "reading thread",
-        &counters(&t),
-        &udp_only(0, 0, k, k * wire),
+    reader_charged(
+        &mut rx,
+        "only-reads",
+        K as u64,
+        udp_wire(S as u64, to.is_ipv6()),
     )?;
     let after = proc_values()?;
     if after["parkedpacks:"] != before["parkedpacks:"] {
@@ -759,10 +769,6 @@ fn tap_open() -> Result<std::fs::File, String> {
         flags: i16,
         _pad: [u8; 22],
     }
-    // A distribution kernel has tun as a module: loading it makes the node.
-    if !std::path::Path::new("/dev/net/tun").exists() {
-        crate::sys::sh("modprobe tun")?;
-    }
     let tun = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -865,44 +871,32 @@ fn uncounted_gso_exact(bind: &'static str, from: IpAddr) -> Check {
     use std::io::Write;
     const N: usize = 10;
     const S: usize = 100;
+    // The device goes when `tap` is closed, on every return.
     let mut tap = tap_open()?;
-    let r = (|| {
-        let mac = std::fs::read_to_string("/sys/class/net/ntap0/address")
-            .map_err(|e| format!("tap address: {e}"))?;
-        let mac: Vec<u8> = mac
-            .trim()
-            .split(':')
-            .map(|b| u8::from_str_radix(b, 16).map_err(|e| e.to_string()))
-            .collect::<Result<_, _>>()?;
-        let before = proc_values()?;
-        let mut rx = udp_reader("reads-gso", bind, None, N);
-        let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
-        let mut to: SocketAddr = bind.parse().unwrap();
-        to.set_port(port);
-        let frame = gso_udp_frame(mac.try_into().unwrap(), from, to, N, S);
-        tap.write_all(&frame)
-            .map_err(|e| format!("tap write: {e}"))?;
-        let tid: i32 = rx
-            .read()
-            .parse()
-            .map_err(|_| "receiver did not read all segments")?;
-        let (n, wire) = (N as u64, udp_wire(S as u64, to.is_ipv6()));
-        check_record("reader", rx.pid, "reads-gso", udp_only(0, 0, n, n * wire))?;
-        expect_eq(
-            "reading thread",
-            &counters(&thread(tid)?),
-            &udp_only(0, 0, n, n * wire),
-        )?;
-        let after = proc_values()?;
-        let got = after["udprcvpacks:"] - before["udprcvpacks:"];
-        if got != n {
-            return Err(format!("udprcvpacks rose by {got}, not {n}"));
-        }
-        rx.finish();
-        Ok(())
-    })();
-    drop(tap);
-    r
+    let mac = std::fs::read_to_string("/sys/class/net/ntap0/address")
+        .map_err(|e| format!("tap address: {e}"))?;
+    let mac: Vec<u8> = mac
+        .trim()
+        .split(':')
+        .map(|b| u8::from_str_radix(b, 16).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    let before = proc_values()?;
+    let mut rx = udp_reader("reads-gso", bind, None, N);
+    let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
+    let mut to: SocketAddr = bind.parse().unwrap();
+    to.set_port(port);
+    let frame = gso_udp_frame(mac.try_into().unwrap(), from, to, N, S);
+    tap.write_all(&frame)
+        .map_err(|e| format!("tap write: {e}"))?;
+    let n = N as u64;
+    reader_charged(&mut rx, "reads-gso", n, udp_wire(S as u64, to.is_ipv6()))?;
+    let after = proc_values()?;
+    let got = after["udprcvpacks:"] - before["udprcvpacks:"];
+    if got != n {
+        return Err(format!("udprcvpacks rose by {got}, not {n}"));
+    }
+    rx.finish();
+    Ok(())
 }
 
 pub fn uncounted_gso_udp_v4_exact() -> Check {
