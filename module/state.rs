@@ -462,13 +462,37 @@ impl State {
     /// Counts and charges one packet, while `bh` keeps bottom halves off.
     #[inline(always)]
     fn account(&self, p: &Packet<'_>, bh: &BhOff) {
+        match p.counted_segments() {
+            Some(segs) => self.account_segments(p, bh, |_| segs),
+            None => self.account_uncounted(p, bh),
+        }
+    }
+
+    /// [`State::account`] of a GSO packet whose segments the stack has not
+    /// counted: seldom, so a copy of the path out of line, which leaves the
+    /// common one as it would be without such packets.
+    #[cold]
+    #[inline(never)]
+    fn account_uncounted(&self, p: &Packet<'_>, bh: &BhOff) {
+        self.account_segments(p, bh, |h| p.uncounted_segments(h.header_len));
+    }
+
+    /// [`State::account`] with the packet's `segments` on the wire, given
+    /// its headers.
+    #[inline(always)]
+    fn account_segments(
+        &self,
+        p: &Packet<'_>,
+        bh: &BhOff,
+        segments: impl FnOnce(&packet::Headers) -> u32,
+    ) {
         let family = p.family();
         let dir = p.direction();
         let h = match family {
             Family::Ipv4 => packet::parse_ipv4(p),
             Family::Ipv6 => packet::parse_ipv6(p),
         };
-        let segs = p.wire_segments(h.header_len);
+        let segs = segments(&h);
         self.stats.packet(family, dir, h.transport, u64::from(segs));
         let Some(key) = SockKey::of(&h, dir, p.net_cookie(), family == Family::Ipv6) else {
             // TCP or UDP without ports (a later fragment): nobody to charge.

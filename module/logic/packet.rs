@@ -70,6 +70,7 @@ impl Headers {
 }
 
 /// Parses an IPv4 packet.
+#[inline(always)]
 pub fn parse_ipv4(p: &impl HeaderSource) -> Headers {
     let Some(h) = p.bytes::<20>(0) else {
         return Headers::unknown();
@@ -87,6 +88,7 @@ pub fn parse_ipv4(p: &impl HeaderSource) -> Headers {
 }
 
 /// Parses an IPv6 packet, following its extension headers.
+#[inline(always)]
 pub fn parse_ipv6(p: &impl HeaderSource) -> Headers {
     let Some(h) = p.bytes::<40>(0) else {
         return Headers::unknown();

@@ -85,32 +85,25 @@ impl Packet<'_> {
         self.facts.net_cookie
     }
 
-    /// How many packets the packet stands for on the wire, `hdr_len` of
-    /// its bytes being network and transport headers
-    /// ([`account::wire_segments`]): the segments of a GSO packet, 1 for
-    /// any other.
+    /// How many packets the packet stands for on the wire, if the stack
+    /// counted them: the segments of a GSO packet, 1 for any other; `None`
+    /// for a GSO packet whose segments the stack has not counted (from a
+    /// virtio-net or tap device), see [`Packet::uncounted_segments`].
     #[inline(always)]
-    pub(crate) fn wire_segments(&self, hdr_len: u32) -> u32 {
+    pub(crate) fn counted_segments(&self) -> Option<u32> {
         match self.facts.gso_segs {
-            // SAFETY: `skb` is valid by the type invariant.
-            0 => unsafe { Self::uncounted_segments(self.skb, self.facts.len, hdr_len) },
-            segs => segs,
+            0 => None,
+            segs => Some(segs),
         }
     }
 
-    /// [`Packet::wire_segments`] of a GSO packet whose segments the stack
-    /// has not counted (from a virtio-net or tap device): seldom, so out
-    /// of line, and given the packet's values rather than the view.
-    ///
-    /// # Safety
-    ///
-    /// `skb` is the valid packet of a running hook call, `len` its length.
-    #[cold]
-    #[inline(never)]
-    unsafe fn uncounted_segments(skb: *const bindings::sk_buff, len: u32, hdr_len: u32) -> u32 {
-        // SAFETY: `skb` is valid by the caller's guarantee.
-        let size = unsafe { ffi::netatop_skb_gso_size(skb) };
-        account::wire_segments(0, size, len, hdr_len)
+    /// How many packets a GSO packet whose segments the stack has not
+    /// counted stands for on the wire, `hdr_len` of its bytes being network
+    /// and transport headers ([`account::wire_segments`]).
+    pub(crate) fn uncounted_segments(&self, hdr_len: u32) -> u32 {
+        // SAFETY: `skb` is valid by the type invariant.
+        let size = unsafe { ffi::netatop_skb_gso_size(self.skb) };
+        account::wire_segments(0, size, self.facts.len, hdr_len)
     }
 
     /// Length of the packet from the network header on (`skb->len`).
