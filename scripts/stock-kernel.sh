@@ -12,8 +12,8 @@
 #   scripts/stock-kernel.sh SUITE --guest-tree KVER DIR
 #       fills DIR with what a VM booting the chroot's kernel KVER needs
 #       over the usual guest root (scripts/vm-run.sh --kernel --tree): the
-#       kernel's module index, the netatop module DKMS installed, veth and
-#       what they depend on, and kmod with its own libraries (the kernel's
+#       kernel's module index, the netatop module DKMS installed, veth, tun
+#       and what they depend on, and kmod with its own libraries (the kernel's
 #       modules are compressed)
 #
 # SUITE is one of:
@@ -85,7 +85,7 @@ if [ "${2:-}" = --guest-tree ]; then
 	chmod 755 "$tree"
 	mkdir -p "$tree/lib/modules/$kver" "$tree/bin" "$tree/sbin" "$tree/opt/stock/lib"
 	cp "$root/lib/modules/$kver"/modules.* "$tree/lib/modules/$kver/"
-	in_chroot "$root" modprobe -S "$kver" --show-depends -a netatop veth |
+	in_chroot "$root" modprobe -S "$kver" --show-depends -a netatop veth tun |
 		sed -n 's/^insmod \([^ ]*\).*/\1/p' | while read -r lib; do
 			mkdir -p "$tree$(dirname "$lib")"
 			cp "$root$lib" "$tree$lib"

@@ -282,8 +282,6 @@ stock_exclude=(
 	kunit_suites_of_the_module_pass                      # needs our KUnit test build
 	load_unload_100_times_under_load_without_leak        # needs kmemleak
 	unread_socket_becomes_unident_after_60_seconds       # 60 s; the rule is the module's, not the kernel's
-	uncounted_gso_udp_v4_counts_its_segments             # needs tun, not in the stock guest's module tree
-	uncounted_gso_udp_v6_counts_its_segments             # the same
 )
 stock_tests=$("$NETATOP_TOP/target/guest/x86_64-unknown-linux-gnu/release/netatop-guest-test" --list |
 	grep -vxF "$(printf '%s\n' "${stock_exclude[@]}")")

@@ -769,6 +769,11 @@ fn tap_open() -> Result<std::fs::File, String> {
         flags: i16,
         _pad: [u8; 22],
     }
+    // Built in on the test kernel; a module on distribution kernels, whose
+    // device node appears when it is loaded.
+    if !std::path::Path::new("/dev/net/tun").exists() {
+        crate::sys::sh("modprobe tun")?;
+    }
     let tun = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
