@@ -6,6 +6,7 @@
 #
 #   scripts/test.sh            everything
 #   scripts/test.sh NAME...    the host tests and only the named guest tests
+#                              (and the one that loads the module)
 #
 # Logs are kept in out/vm-test/: host logs at the top, each boot's console
 # log, kernel log, output and splat list in a directory of its own.
@@ -255,6 +256,11 @@ log "host tests took $((SECONDS - t1)) s"
 
 # --- VM boots ---
 t2=$SECONDS
+# A selection of guest tests gets the one that loads the module (the
+# guest runs tests in its own order, that one among the first).
+if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qxF module_loads_and_creates_proc_netatop; then
+	set -- module_loads_and_creates_proc_netatop "$@"
+fi
 # The in-guest tests (tests/guest), in one boot.
 vm_tests guest --timeout 1500 "netatop-guest-test $*"
 
