@@ -164,10 +164,10 @@ void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state 
 	f->head_len = linear <= 0 ? 0 : min(linear, NETATOP_HEAD_LEN);
 }
 
-/* Payload bytes per segment of a GSO packet; 0 for any other. */
+/* Payload bytes per segment of a GSO packet; 0 for any other (skb_is_gso()). */
 u32 netatop_skb_gso_size(const struct sk_buff *skb)
 {
-	return skb_is_gso(skb) ? skb_shinfo(skb)->gso_size : 0;
+	return skb_shinfo(skb)->gso_size;
 }
 
 /*

@@ -103,7 +103,7 @@ impl Packet<'_> {
     pub(crate) fn uncounted_segments(&self, hdr_len: u32) -> u32 {
         // SAFETY: `skb` is valid by the type invariant.
         let size = unsafe { ffi::netatop_skb_gso_size(self.skb) };
-        account::wire_segments(0, size, self.facts.len, hdr_len)
+        account::wire_segments(self.facts.gso_segs, size, self.facts.len, hdr_len)
     }
 
     /// Length of the packet from the network header on (`skb->len`).
