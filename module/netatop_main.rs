@@ -49,6 +49,10 @@ module! {
             default: 4 << 20,
             description: "Memory bound for task records in bytes (default 4 MiB)",
         },
+        readers: u8 {
+            default: 1,
+            description: "Charge a socket nobody owns to the task that reads it: 1 (default) or 0",
+        },
     },
 }
 
@@ -68,8 +72,8 @@ struct NetatopModule {
     _sockopt: nf_sockopt::Registration<control::Control>,
     _proc: proc_entry::ProcEntry<state::State>,
     _gc: kthread::KThread<state::State>,
-    /// `None` in a kernel without tracepoints: receive-only sockets are
-    /// then charged only once they send.
+    /// `None` with `readers=0`, or in a kernel without tracepoints:
+    /// receive-only sockets are then charged only once they send.
     _reads: Option<recv_probe::Probe<state::State>>,
     /// `None` in a kernel without tracepoints: a forced collection then
     /// cannot tell processes that exited after its request.
@@ -80,6 +84,14 @@ struct NetatopModule {
 
 impl kernel::Module for NetatopModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        let readers = match param::get(module_parameters::readers.value()) {
+            0 => false,
+            1 => true,
+            n => {
+                pr_err!("readers={}: must be 0 or 1\n", n);
+                return Err(EINVAL);
+            }
+        };
         let state = Arc::pin_init(
             state::State::new(
                 param::get(module_parameters::sockmem.value()),
@@ -90,11 +102,16 @@ impl kernel::Module for NetatopModule {
         let (socks, sbuckets, tasks, tbuckets) = state.describe();
         let published = published::Published::new(state.clone())?;
         let hooks = nf_hook::Registration::new(state.clone(), HOOK_PRIORITY)?;
-        let reads = optional(
-            recv_probe::register(state.clone()),
-            "socket reads",
-            "sockets are charged once they send",
-        );
+        let reads = if readers {
+            optional(
+                recv_probe::register(state.clone()),
+                "socket reads",
+                "sockets are charged once they send",
+            )
+        } else {
+            pr_info!("readers=0: sockets are charged once they send\n");
+            None
+        };
         let exits = optional(
             exit_probe::register(state.clone()),
             "process exits",

@@ -6,7 +6,9 @@
 #   none     no module
 #   floor    bench/floor: empty hooks where netatop hooks (the floor)
 #   netatop  netatop.ko as built from this tree, default parameters
-#   100k     the same while it holds 100 000 socket records
+#   no-readers  the same with readers=0 (no probe on socket reads): what
+#            charging receive-only sockets to their readers costs
+#   100k     netatop while it holds 100 000 socket records
 #   c-3.2.2  with NETATOP_BENCH_C=DIR: netatop 3.2.2's netatop.c from DIR
 #            (the C original, IPv4 hooks only; not part of this project)
 #   LABEL    with NETATOP_BENCH_EXTRA="LABEL=FILE ...": the module FILE (a
@@ -46,7 +48,7 @@ make -s -C "$KDIR" M="$floor" $tools modules
 
 files=(-f "$floor/netatop_floor.ko:/lib/modules/netatop_floor.ko")
 configs=(none=- floor=/lib/modules/netatop_floor.ko netatop=/lib/modules/netatop.ko
-	100k=/lib/modules/netatop.ko@records)
+	no-readers=/lib/modules/netatop.ko:readers=0 100k=/lib/modules/netatop.ko@records)
 if [ -n "${NETATOP_BENCH_C:-}" ]; then
 	csrc="$NETATOP_CACHE/bench-c"
 	# The build directory is emptied first: it cannot be the sources.

@@ -398,6 +398,32 @@ pub fn receive_only_udp_v6_veth_exact() -> Check {
     r
 }
 
+/// With `readers=0` reading binds nothing: a process that only reads K
+/// datagrams has no record, and the K stay parked on its socket (they
+/// become unidentified after 60 s, as `unread_socket_becomes_unident`
+/// shows for a socket nobody reads).
+pub fn readers_0_leaves_receive_only_sockets_parked() -> Check {
+    const K: usize = 7;
+    with_module("readers=0", || {
+        let before = proc_values()?;
+        let mut rx = udp_reader("reads-unbound", "127.0.0.1:0", None, K);
+        let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
+        send_datagrams(SocketAddr::new("127.0.0.1".parse().unwrap(), port), K, 50)?;
+        rx.read()
+            .parse::<i32>()
+            .map_err(|_| "receiver did not read them all")?;
+        if let Ok(t) = process(rx.pid) {
+            return Err(format!("the reader has a record: {:?}", counters(&t)));
+        }
+        let parked = value(&proc_values()?, "parkedpacks:")? - value(&before, "parkedpacks:")?;
+        rx.finish();
+        if parked != K as u64 {
+            return Err(format!("{parked} parked, expected {K}"));
+        }
+        Ok(())
+    })
+}
+
 /// Two threads of one process only read: the main thread with
 /// `recvmmsg` on one socket, a second thread with blocking `recv` on
 /// another. Each thread is charged what it read; the process the sum.

@@ -8,8 +8,9 @@
 //! configuration's turn and removed after it), `LABEL=-` (no module), or
 //! `LABEL=MODULE@records`: the module while it holds a record for each of
 //! the `--records` idle UDP sockets (half IPv4, half IPv6; each sends one
-//! datagram before every workload, so that the records stay). The first CONFIG is the baseline
-//! every other is divided by.
+//! datagram before every workload, so that the records stay). A module
+//! may be followed by `:PARAM=VALUE,...`, its parameters for insmod. The
+//! first CONFIG is the baseline every other is divided by.
 //!
 //! Each round runs every configuration once, in an order that rotates from
 //! round to round, and each configuration runs every workload for
@@ -35,6 +36,7 @@ use std::time::{Duration, Instant};
 
 struct Config {
     label: String,
+    /// The module file and its parameters, as insmod takes them.
     module: Option<String>,
     records: bool,
 }
@@ -49,7 +51,7 @@ struct Args {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: netatop-bench [--rounds N] [--seconds S] [--profile N] [--records N] LABEL=MODULE[@records]|LABEL=- ..."
+        "usage: netatop-bench [--rounds N] [--seconds S] [--profile N] [--records N] LABEL=MODULE[@records][:PARAM=VALUE,...]|LABEL=- ..."
     );
     std::process::exit(2);
 }
@@ -74,13 +76,19 @@ fn args() -> Args {
                 let Some((label, module)) = spec.split_once('=') else {
                     usage()
                 };
+                let (module, params) = module.split_once(':').unwrap_or((module, ""));
                 let (module, records) = match module.strip_suffix("@records") {
                     Some(m) => (m, true),
                     None => (module, false),
                 };
                 a.configs.push(Config {
                     label: label.to_string(),
-                    module: (module != "-").then(|| module.to_string()),
+                    module: (module != "-").then(|| {
+                        std::iter::once(module)
+                            .chain(params.split(',').filter(|p| !p.is_empty()))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    }),
                     records,
                 });
             }
@@ -288,7 +296,10 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-fn module_name(path: &str) -> String {
+/// The name of the module a CONFIG's `module` (its file, then its
+/// parameters) loads.
+fn module_name(module: &str) -> String {
+    let path = module.split(' ').next().unwrap_or(module);
     let file = path.rsplit('/').next().unwrap_or(path);
     file.trim_end_matches(".ko").replace('-', "_")
 }

@@ -233,6 +233,37 @@ pub fn exit_list_stays_within_the_task_memory_bound() -> Check {
     result
 }
 
+/// `readers` takes 0 or 1 only: any other value refuses the load with
+/// EINVAL and says why in the kernel log.
+pub fn readers_other_than_0_or_1_refuse_the_load() -> Check {
+    unload_module()?;
+    let result = (|| -> Check {
+        for bad in ["2", "255"] {
+            let before = sh("dmesg")?.lines().count();
+            match load_module(&format!("readers={bad}")) {
+                Ok(()) => {
+                    unload_module()?;
+                    return Err(format!("readers={bad} loaded"));
+                }
+                // "Invalid argument" (kmod), "invalid parameters" (busybox).
+                Err(e) if e.to_lowercase().contains("invalid") => {}
+                Err(e) => return Err(format!("readers={bad}: {e}")),
+            }
+            if module_loaded() {
+                return Err(format!("readers={bad}: the module is listed"));
+            }
+            let log = sh("dmesg")?;
+            let want = format!("readers={bad}: must be 0 or 1");
+            if !log.lines().skip(before).any(|l| l.contains(&want)) {
+                return Err(format!("no '{want}' in the kernel log"));
+            }
+        }
+        Ok(())
+    })();
+    load_module("")?;
+    result
+}
+
 /// With tiny limits a socket storm overflows the tables; the system stays
 /// healthy and the counts of sockets known before stay exact.
 pub fn tiny_limits_overflow_but_known_sockets_stay_exact() -> Check {

@@ -87,6 +87,14 @@ pub fn all() -> Vec<Test> {
             a::receive_only_udp_v6_veth_exact,
         ),
         (
+            "readers_0_leaves_receive_only_sockets_parked",
+            a::readers_0_leaves_receive_only_sockets_parked,
+        ),
+        (
+            "readers_other_than_0_or_1_refuse_the_load",
+            l::readers_other_than_0_or_1_refuse_the_load,
+        ),
+        (
             "uncounted_gso_udp_v4_counts_its_segments",
             a::uncounted_gso_udp_v4_exact,
         ),
