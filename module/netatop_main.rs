@@ -62,6 +62,10 @@ module! {
 const HOOK_PRIORITY: c_int = nf_hook::NF_IP_PRI_CONNTRACK_DEFRAG + 1;
 const _: () = assert!(nf_hook::NF_IP_PRI_CONNTRACK_DEFRAG == nf_hook::NF_IP6_PRI_CONNTRACK_DEFRAG);
 
+/// What the module does without its probe on socket reads (`readers=0`,
+/// or a kernel without tracepoints).
+const WITHOUT_READS: &str = "sockets are charged once they send";
+
 /// Permissions of `/proc/netatop`.
 const PROC_MODE: u16 = 0o444;
 
@@ -106,10 +110,10 @@ impl kernel::Module for NetatopModule {
             optional(
                 recv_probe::register(state.clone()),
                 "socket reads",
-                "sockets are charged once they send",
+                WITHOUT_READS,
             )
         } else {
-            pr_info!("readers=0: sockets are charged once they send\n");
+            pr_info!("readers=0: {}\n", WITHOUT_READS);
             None
         };
         let exits = optional(
