@@ -20,6 +20,20 @@ fn refcount() -> Option<u64> {
         .ok()
 }
 
+/// How many lines the kernel log has now: a mark for [`kernel_log_since`].
+fn kernel_log_mark() -> Result<usize, String> {
+    Ok(sh("dmesg")?.lines().count())
+}
+
+/// The lines the kernel logged after `mark` ([`kernel_log_mark`]).
+fn kernel_log_since(mark: usize) -> Result<Vec<String>, String> {
+    Ok(sh("dmesg")?
+        .lines()
+        .skip(mark)
+        .map(str::to_string)
+        .collect())
+}
+
 /// A caller blocked in GETCNT_EXIT holds the module: rmmod is refused
 /// (EBUSY, nothing freed under it) until the caller is gone.
 pub fn unload_refused_while_a_caller_is_blocked() -> Check {
@@ -62,14 +76,13 @@ pub fn unload_refused_while_a_caller_is_blocked() -> Check {
 /// state was dropped under a spinlock).
 pub fn large_tables_are_freed_where_that_may_sleep() -> Check {
     unload_module()?;
-    let before = sh("dmesg")?.lines().count();
+    let before = kernel_log_mark()?;
     load_module("sockmem=67108864 taskmem=67108864")?;
     let sock = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
     let to = sock.local_addr().map_err(|e| format!("addr: {e}"))?;
     sock.send_to(b"x", to).map_err(|e| format!("send: {e}"))?;
     unload_module()?;
-    let log = sh("dmesg")?;
-    let new: Vec<&str> = log.lines().skip(before).collect();
+    let new = kernel_log_since(before)?;
     if let Some(l) = new
         .iter()
         .find(|l| l.contains("invalid context") || l.contains("BUG"))
@@ -239,7 +252,7 @@ pub fn readers_other_than_0_or_1_refuse_the_load() -> Check {
     unload_module()?;
     let result = (|| -> Check {
         for bad in ["2", "255"] {
-            let before = sh("dmesg")?.lines().count();
+            let before = kernel_log_mark()?;
             match load_module(&format!("readers={bad}")) {
                 Ok(()) => {
                     unload_module()?;
@@ -252,9 +265,8 @@ pub fn readers_other_than_0_or_1_refuse_the_load() -> Check {
             if module_loaded() {
                 return Err(format!("readers={bad}: the module is listed"));
             }
-            let log = sh("dmesg")?;
             let want = format!("readers={bad}: must be 0 or 1");
-            if !log.lines().skip(before).any(|l| l.contains(&want)) {
+            if !kernel_log_since(before)?.iter().any(|l| l.contains(&want)) {
                 return Err(format!("no '{want}' in the kernel log"));
             }
         }
