@@ -36,8 +36,9 @@ use std::time::{Duration, Instant};
 
 struct Config {
     label: String,
-    /// The module file and its parameters, as insmod takes them.
     module: Option<String>,
+    /// The module's parameters, as insmod takes them.
+    params: String,
     records: bool,
 }
 
@@ -83,12 +84,8 @@ fn args() -> Args {
                 };
                 a.configs.push(Config {
                     label: label.to_string(),
-                    module: (module != "-").then(|| {
-                        std::iter::once(module)
-                            .chain(params.split(',').filter(|p| !p.is_empty()))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    }),
+                    module: (module != "-").then(|| module.to_string()),
+                    params: params.replace(',', " "),
                     records,
                 });
             }
@@ -296,10 +293,7 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// The name of the module a CONFIG's `module` (its file, then its
-/// parameters) loads.
-fn module_name(module: &str) -> String {
-    let path = module.split(' ').next().unwrap_or(module);
+fn module_name(path: &str) -> String {
     let file = path.rsplit('/').next().unwrap_or(path);
     file.trim_end_matches(".ko").replace('-', "_")
 }
@@ -310,7 +304,7 @@ fn module_name(module: &str) -> String {
 fn profile(a: &Args, n: u64, idle: Option<&Idle>) {
     for c in &a.configs {
         if let Some(m) = &c.module {
-            sh(&format!("insmod {m}"));
+            sh(&format!("insmod {m} {}", c.params));
             let tag = format!("[{}]", module_name(m));
             let syms = std::fs::read_to_string("/proc/kallsyms").expect("/proc/kallsyms");
             for l in syms.lines().filter(|l| l.ends_with(&tag)) {
@@ -359,7 +353,7 @@ fn main() {
             let c = &a.configs[ci];
             eprintln!("round {}/{}: {}", round + 1, a.rounds, c.label);
             if let Some(m) = &c.module {
-                sh(&format!("insmod {m}"));
+                sh(&format!("insmod {m} {}", c.params));
             }
             for (wi, &(_, w)) in WORKLOADS.iter().enumerate() {
                 // Before every workload: the garbage collector drops UDP
@@ -383,7 +377,12 @@ fn main() {
         a.rounds, a.seconds
     );
     for (ci, c) in a.configs.iter().enumerate() {
-        let module = c.module.as_deref().unwrap_or("no module");
+        let module = format!(
+            "{} {}",
+            c.module.as_deref().unwrap_or("no module"),
+            c.params
+        );
+        let module = module.trim_end();
         let extra = if c.records {
             format!(
                 " with {} idle sockets (after the last workload: {})",
