@@ -27,7 +27,19 @@ reload_check() {
 	[ "$(pidof netatopd)" = "$pid" ] || { echo "daemon $pid replaced by $(pidof netatopd)"; return 1; }
 }
 check reload_keeps_the_module_and_the_daemon reload_check
-check restart_gives_a_new_daemon sh -c "old=\$(pidof netatopd); /etc/init.d/netatop restart && new=\$(pidof netatopd) && [ -n \"\$new\" ] && [ \"\$new\" != \"\$old\" ]"
+# restart gives a new daemon and keeps the module with its counters (as
+# a package upgrade restarts it under a running atop).
+restart_check() {
+	old=$(pidof netatopd) || return 1
+	before=$(sed -n 's/^udpsndpacks: *\([0-9]*\).*/\1/p' /proc/netatop)
+	/etc/init.d/netatop restart || return 1
+	new=$(pidof netatopd) || { echo "no netatopd after restart"; return 1; }
+	[ "$new" != "$old" ] || { echo "netatopd $old was not replaced"; return 1; }
+	after=$(sed -n 's/^udpsndpacks: *\([0-9]*\).*/\1/p' /proc/netatop)
+	[ "$before" -ge 5 ] && [ "$after" -ge "$before" ] ||
+		{ echo "udpsndpacks $before before restart, $after after: the module was reloaded"; return 1; }
+}
+check restart_gives_a_new_daemon_and_keeps_the_module restart_check
 check stop_stops_daemon_and_unloads sh -c "/etc/init.d/netatop stop && ! pidof netatopd && ! grep -q '^netatop ' /proc/modules"
 check status_after_stop_is_3 expect_status 3 /etc/init.d/netatop status
 check unknown_action_is_usage_error_2 expect_status 2 /etc/init.d/netatop frobnicate
