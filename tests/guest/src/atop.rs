@@ -1,62 +1,13 @@
-//! The real client: Debian's atop 2.8.1 (`-K` makes it use netatop) shows
+//! The real client: Debian's atop (`-K` makes it use netatop) shows
 //! the exact counters of a known traffic generator, per process and per
 //! thread, in its parseable output.
 
 use crate::child::{Child, Ctl};
 use crate::netatop::*;
+use crate::prn::{parse_prn, sum, Prn};
 use crate::sys::Check;
 use std::net::UdpSocket;
 use std::process::Command;
-
-/// One PRN line: pid, tgid, is-process, and the eight counters.
-struct Prn {
-    pid: i32,
-    tgid: i32,
-    is_process: bool,
-    counters: [u64; 8],
-}
-
-/// Parses atop's PRN lines: `PRN host epoch date time interval pid (name)
-/// state y tcpsnd tcpsndbytes tcprcv tcprcvbytes udpsnd udpsndbytes udprcv
-/// udprcvbytes rawsnd rawrcv tgid isproc`.
-fn parse_prn(out: &str) -> Result<Vec<Prn>, String> {
-    let mut lines = Vec::new();
-    for l in out.lines().filter(|l| l.starts_with("PRN ")) {
-        let pid = l
-            .split_whitespace()
-            .nth(6)
-            .and_then(|p| p.parse().ok())
-            .ok_or(l.to_string())?;
-        let rest: Vec<&str> = l[l.rfind(')').ok_or(l.to_string())? + 1..]
-            .split_whitespace()
-            .collect();
-        if rest.len() != 14 || rest[1] != "y" {
-            return Err(format!("unexpected PRN line (netatop inactive?): {l}"));
-        }
-        let num = |i: usize| rest[i].parse::<u64>().map_err(|_| l.to_string());
-        let mut counters = [0; 8];
-        for (i, c) in counters.iter_mut().enumerate() {
-            *c = num(2 + i)?;
-        }
-        lines.push(Prn {
-            pid,
-            tgid: num(12)? as i32,
-            is_process: rest[13] == "y",
-            counters,
-        });
-    }
-    Ok(lines)
-}
-
-fn sum(lines: &[Prn], pick: impl Fn(&Prn) -> bool) -> [u64; 8] {
-    let mut total = [0; 8];
-    for l in lines.iter().filter(|l| pick(l)) {
-        for (t, c) in total.iter_mut().zip(l.counters) {
-            *t += c;
-        }
-    }
-    total
-}
 
 pub fn atop_shows_exact_process_and_thread_counters() -> Check {
     const SENDS: [u64; 2] = [333, 444];

@@ -14,6 +14,7 @@ mod exits;
 mod fuzz;
 mod lifecycle;
 mod netatop;
+mod prn;
 mod sys;
 mod tcp;
 mod tests;
