@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # A Debian system of SUITE with its stock kernel, as a user has it: a
-# chroot made with debootstrap from Debian's packages, holding the stock
-# linux-image and linux-headers and exactly the packages README's
-# "Installing" section tells a user of that suite to install. Cached under
+# chroot made with debootstrap from Debian's packages, holding systemd as
+# init, the suite's atop, and the stock linux-image, linux-headers and
+# linux-source exactly as README's "Installing" section tells a user of
+# that suite to install them. netatop's packages and what they depend on
+# are not in it: tests/debian/lifecycle.sh installs and purges them. Cached under
 # $NETATOP_CACHE/stock/SUITE and brought up to date on every run (apt-get
 # update and upgrade), so it follows the suite when it moves.
 #
 #   scripts/stock-kernel.sh SUITE             prints the chroot's path
-#   scripts/stock-kernel.sh SUITE --packages  prints the apt commands README
-#                                             gives a user of SUITE
+#   scripts/stock-kernel.sh SUITE --packages  prints the apt command for the
+#                                             kernel README gives a user of SUITE
 #   scripts/stock-kernel.sh SUITE --guest-tree KVER DIR
 #       fills DIR with what a VM booting the chroot's kernel KVER needs
 #       over the usual guest root (scripts/vm-run.sh --kernel --tree): the
 #       kernel's module index, the netatop module DKMS installed, veth, tun
-#       and what they depend on, and kmod with its own libraries (the kernel's
-#       modules are compressed)
+#       and what they depend on, kmod (the kernel's modules are compressed)
+#       and the suite's atop (/usr/bin/atop), with their own libraries
 #
 # SUITE is one of:
 #   forky              Debian testing: its 7.2 kernel, rustc and linux-source
@@ -25,9 +27,9 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 suite=${1:-}
-# What README tells a user to install (scripts/test.sh checks that README
-# says exactly this).
-BUILD_PACKAGES=(dkms rustc rust-src bindgen libclang-dev dwarves bc flex bison libelf-dev libssl-dev openssl python3 xz-utils make)
+# What a Debian system has besides: an init, an initramfs generator, and
+# the atop netatop serves.
+SYSTEM_PACKAGES=(systemd-sysv initramfs-tools atop)
 case "$suite" in
 forky)
 	base=forky
@@ -38,7 +40,6 @@ trixie-backports)
 	# The backports kernel pulls backports' libelf, which libelf-dev must
 	# match; the compiler must be trixie's own.
 	KERNEL_PACKAGES=(linux-image-amd64 linux-headers-amd64 linux-source-7.3 libelf-dev)
-	BUILD_PACKAGES=(dkms rustc rust-src bindgen libclang-dev dwarves bc flex bison libssl-dev openssl python3 xz-utils make)
 	;;
 *) die "usage: scripts/stock-kernel.sh forky|trixie-backports [--packages | --guest-tree KVER DIR]" ;;
 esac
@@ -46,7 +47,6 @@ target=()
 [ "$suite" = trixie-backports ] && target=(-t trixie-backports)
 if [ "${2:-}" = --packages ]; then
 	echo "apt install ${target[*]}${target[*]:+ }${KERNEL_PACKAGES[*]}"
-	echo "apt install ${BUILD_PACKAGES[*]}"
 	exit 0
 fi
 root="$NETATOP_CACHE/stock/$suite/root"
@@ -96,6 +96,15 @@ if [ "${2:-}" = --guest-tree ]; then
 	in_chroot "$root" ldd /usr/bin/kmod | grep -oE '/[^ ]+' | while read -r lib; do
 		cp -L "$root$lib" "$tree/opt/stock/lib/"
 	done
+	# The suite's own atop, with its libraries beside kmod's.
+	mkdir -p "$tree/usr/bin"
+	cp "$root/usr/bin/atop" "$tree/opt/stock/atop"
+	in_chroot "$root" ldd /usr/bin/atop | grep -oE '/[^ ]+' | while read -r lib; do
+		cp -L "$root$lib" "$tree/opt/stock/lib/"
+	done
+	printf '#!/bin/sh\nexec /opt/stock/lib/%s --library-path /opt/stock/lib --argv0 atop /opt/stock/atop "$@"\n' \
+		ld-linux-x86-64.so.2 >"$tree/usr/bin/atop"
+	chmod 755 "$tree/usr/bin/atop"
 	# Before busybox's applets on PATH, and where the kernel calls modprobe.
 	for tool in modprobe insmod rmmod lsmod modinfo depmod; do
 		printf '#!/bin/sh\nexec /opt/stock/lib/%s --library-path /opt/stock/lib --argv0 %s /opt/stock/kmod "$@"\n' \
@@ -108,9 +117,7 @@ fi
 
 log "stock $suite: bringing the chroot up to date" >&2
 in_chroot "$root" apt-get update -qq >&2 || die "apt-get update in the $suite chroot failed"
-# What an installed system has and minbase lacks: an initramfs generator.
-in_chroot "$root" apt-get install -y -qq --no-install-recommends initramfs-tools >&2
+in_chroot "$root" apt-get install -y -qq --no-install-recommends "${SYSTEM_PACKAGES[@]}" >&2
 in_chroot "$root" apt-get install -y -qq --no-install-recommends "${target[@]}" "${KERNEL_PACKAGES[@]}" >&2
-in_chroot "$root" apt-get install -y -qq --no-install-recommends "${BUILD_PACKAGES[@]}" >&2
 in_chroot "$root" apt-get upgrade -y -qq --with-new-pkgs >&2
 echo "$root"

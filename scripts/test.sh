@@ -91,15 +91,26 @@ module_clippy() {
 }
 record host::module_builds_clean_under_kernel_clippy module_clippy
 
-# README's "Installing" tells Debian users to install exactly what the
-# stock kernel tests below install.
+dkms_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
+# README's "Installing" tells Debian users to install exactly the kernel
+# packages the stock kernel tests below install, and names the packages
+# of this version; the DKMS module's version is the packages' upstream
+# version.
 readme_install_check() {
-	local suite line rc=0
+	local suite line version rc=0
 	for suite in forky trixie-backports; do
 		while read -r line; do
 			grep -qxF "$line" README.md || { echo "README lacks: $line"; rc=1; }
 		done < <("$NETATOP_TOP/scripts/stock-kernel.sh" "$suite" --packages)
 	done
+	version=$(dpkg-parsechangelog -l debian/changelog -S Version)
+	line="apt install ../netatop-dkms_${version}_all.deb ../netatopd_${version}_amd64.deb"
+	grep -qxF "$line" README.md || { echo "README lacks: $line"; rc=1; }
+	[ "${version%-*}" = "$dkms_ver" ] || { echo "dkms.conf has $dkms_ver, debian/changelog $version"; rc=1; }
+	grep -qF "/usr/src/netatop-$dkms_ver" README.md || { echo "README lacks /usr/src/netatop-$dkms_ver"; rc=1; }
+	# The booted system configures atop's logging service with README's line.
+	line=$(sed -n 's/^\t\(sed -i .*LOGOPTS.* systemctl restart atop\) || return 1$/\1/p' tests/debian/system-test.sh)
+	[ -n "$line" ] && grep -qxF "$line" README.md || { echo "README lacks the logging service line '$line'"; rc=1; }
 	return $rc
 }
 record host::readme_installing_names_what_the_stock_tests_install readme_install_check
@@ -208,7 +219,6 @@ record host::rust_kbuild_uses_a_tree_with_metadata_and_names_what_is_missing rus
 # touched), against the test kernel. The module it builds is loaded in the
 # installation boot below.
 dkms_dir=$(mktemp -d)
-dkms_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 dkms_build() {
 	local ver=$dkms_ver src tree=("--sourcetree" "$dkms_dir/src" "--dkmstree" "$dkms_dir/dkms")
 	src="$dkms_dir/src/netatop-$ver"
@@ -278,12 +288,15 @@ vm_tests systemd --systemd --timeout 400 --tree "$stage" \
 	--file "$NETATOP_TOP/vm/systemd-test.sh:/systemd-test.sh" -- sh /systemd-test.sh
 rm -rf "$stage"
 
-# Debian's own kernels: a chroot of the suite with the stock kernel and
-# headers and what README tells a user to install (scripts/stock-kernel.sh),
-# the real 'dkms add/build/install' in it, then that stock kernel image
-# booted with the installed module tree, and the in-guest tests that need
-# no debugging kernel. Results are named after the suite and the kernel
-# release.
+# Debian's own kernels, and netatop's Debian packages on them
+# (scripts/debian-packages.sh): built in a clean chroot of the suite, and
+# lintian; in a chroot of the suite with the stock kernel
+# (scripts/stock-kernel.sh), their life cycle as apt drives it
+# (tests/debian/lifecycle.sh); that stock kernel image booted with the
+# installed module tree and the in-guest tests that need no debugging
+# kernel; then the chroot itself booted as a whole system
+# (tests/debian/system-test.sh), and last the purge. Results are named
+# after the suite and the kernel release.
 stock_exclude=(
 	kunit_suites_of_the_module_pass                      # needs our KUnit test build
 	load_unload_100_times_under_load_without_leak        # needs kmemleak
@@ -293,8 +306,19 @@ stock_tests=$("$NETATOP_TOP/target/guest/x86_64-unknown-linux-gnu/release/netato
 	grep -vxF "$(printf '%s\n' "${stock_exclude[@]}")")
 # scripts/test.sh NAME...: only those.
 [ $# -eq 0 ] || stock_tests=$(echo "$stock_tests" | grep -xF "$(printf '%s\n' "$@")" || echo none_selected)
+# checks NAME FILE: the "ok T" / "FAIL T: why" lines of FILE as results NAME::T.
+checks() {
+	sed -n "s/^ok \([^ ]*\).*/PASS $1::\1/p; s/^FAIL \([^:]*\):.*/FAIL $1::\1/p" "$2" >>"$results"
+}
 stock_suite() { # SUITE
-	local suite=$1 root kver boot tree t0=$SECONDS
+	local suite=$1 root kver boot tree debs rc version t0=$SECONDS
+	debs="$logs/debian-$suite"
+	"$NETATOP_TOP/scripts/debian-packages.sh" "$suite" "$debs" --previous >"$logs/debian-$suite-packages.log" 2>&1
+	rc=$?
+	record "debian-$suite::packages_build_in_a_clean_chroot_of_the_suite" [ $rc -ne 1 ]
+	record "debian-$suite::lintian_reports_no_error_and_no_warning" [ $rc -eq 0 ]
+	[ $rc -ne 1 ] || { tail -n 30 "$logs/debian-$suite-packages.log"; return; }
+	[ $rc -eq 0 ] || tail -n 30 "$logs/debian-$suite-packages.log"
 	if ! root=$("$NETATOP_TOP/scripts/stock-kernel.sh" "$suite" 2>"$logs/stock-$suite.log"); then
 		echo "FAIL debian-$suite::chroot_with_the_stock_kernel" >>"$results"
 		tail -n 20 "$logs/stock-$suite.log"
@@ -307,24 +331,12 @@ stock_suite() { # SUITE
 		return
 	fi
 	boot="debian-$suite-$kver"
-	log "stock kernel $kver of $suite: chroot ready after $((SECONDS - t0)) s"
-	# The module's source where DKMS expects it, as a packager puts it.
-	in_chroot "$root" dkms remove -m netatop -v "$dkms_ver" --all >/dev/null 2>&1 || true
-	rm -rf "$root/usr/src/netatop-$dkms_ver"
-	mkdir -p "$root/usr/src/netatop-$dkms_ver"
-	git ls-files -z | xargs -0 cp --parents -t "$root/usr/src/netatop-$dkms_ver"
-	record "$boot::dkms_add" in_chroot "$root" dkms add -m netatop -v "$dkms_ver"
-	dkms_stock_build() {
-		in_chroot "$root" dkms build -m netatop -v "$dkms_ver" -k "$kver" >"$logs/$boot-dkms-build.log" 2>&1 ||
-			{ tail -n 30 "$logs/$boot-dkms-build.log"; cat "$root/var/lib/dkms/netatop/$dkms_ver/build/make.log" 2>/dev/null | tail -n 40; return 1; }
-	}
-	record "$boot::dkms_build_on_the_stock_headers" dkms_stock_build
-	dkms_stock_install() {
-		in_chroot "$root" dkms install -m netatop -v "$dkms_ver" -k "$kver" &&
-			in_chroot "$root" modinfo -k "$kver" -n netatop | grep -q "/lib/modules/$kver/updates/dkms/" &&
-			grep -q 'updates/dkms/netatop' "$root/lib/modules/$kver/modules.dep"
-	}
-	record "$boot::dkms_install_installs_and_runs_depmod" dkms_stock_install
+	log "stock kernel $kver of $suite: packages and chroot ready after $((SECONDS - t0)) s"
+	"$NETATOP_TOP/tests/debian/lifecycle.sh" "$suite" "$root" "$debs" "$debs/previous" install |
+		tee "$logs/$boot-lifecycle.log"
+	checks "$boot" "$logs/$boot-lifecycle.log"
+	grep -q '^ok ' "$logs/$boot-lifecycle.log" || echo "FAIL $boot::no_lifecycle_check_ran" >>"$results"
+	log "stock kernel $kver of $suite: life cycle up to the upgrade took $((SECONDS - t0)) s"
 	tree=$(mktemp -d)
 	"$NETATOP_TOP/scripts/stock-kernel.sh" "$suite" --guest-tree "$kver" "$tree"
 	chroot_release "$root"
@@ -332,7 +344,21 @@ stock_suite() { # SUITE
 	vm_tests "$boot" --kernel "$root/boot/vmlinuz-$kver" --tree "$tree" --timeout 1500 \
 		--file "$NETATOP_TOP/vm/stock-test.sh:/stock-test.sh" -- sh /stock-test.sh "$kver" $stock_tests
 	rm -rf "$tree"
-	log "stock kernel $kver of $suite: chroot, DKMS and boot took $((SECONDS - t0)) s"
+	# The whole system, booted, with netatopd at the previous version for
+	# the upgrade in it.
+	"$NETATOP_TOP/tests/debian/lifecycle.sh" "$suite" "$root" "$debs" "$debs/previous" prepare-boot |
+		tee "$logs/$boot-prepare-boot.log"
+	checks "$boot" "$logs/$boot-prepare-boot.log"
+	version=$(dpkg-deb -f "$(ls "$debs"/netatopd_*.deb)" Version)
+	vm_tests "$boot-system" --kernel "$root/boot/vmlinuz-$kver" --initrd "$root/boot/initrd.img-$kver" \
+		--disk "$root" --timeout 900 \
+		--file "$NETATOP_TOP/tests/debian/system-test.sh:/system-test.sh" \
+		--file "$(ls "$debs"/netatopd_*.deb):/root/netatopd_${version}_amd64.deb" \
+		-- sh /system-test.sh "$kver" "/root/netatopd_${version}_amd64.deb"
+	"$NETATOP_TOP/tests/debian/lifecycle.sh" "$suite" "$root" "$debs" "$debs/previous" purge |
+		tee "$logs/$boot-purge.log"
+	checks "$boot" "$logs/$boot-purge.log"
+	log "stock kernel $kver of $suite: packages, chroot, life cycle and boots took $((SECONDS - t0)) s"
 }
 stock_suite forky
 stock_suite trixie-backports

@@ -24,6 +24,15 @@
 #                            service netatop-vm-job
 #       --plugin FILE        load the QEMU TCG plugin FILE (one host thread
 #                            for all vCPUs, as its counters need)
+#       --disk ROOT          boot a whole system: the directory ROOT (a Debian
+#                            root file system with systemd) becomes the
+#                            guest's disk, /dev/vda, with the files, trees
+#                            and programs above added to the disk only (ROOT
+#                            is not changed); the kernel is --kernel, the
+#                            initramfs --initrd; the command runs as the
+#                            service netatop-vm-job once multi-user.target
+#                            is reached
+#       --initrd FILE        the initramfs for --disk
 #
 # With NETATOP_KERNEL=bench the benchmark kernel (scripts/setup.sh --bench)
 # boots instead of the test kernel.
@@ -49,6 +58,8 @@ module="$NETATOP_TOP/netatop.ko"
 kernel=
 systemd=0
 plugin=()
+disk=
+initrd=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-f|--file) files+=("$2"); shift 2 ;;
@@ -60,6 +71,8 @@ while [ $# -gt 0 ]; do
 	--tree) trees+=("$2"); shift 2 ;;
 	--systemd) systemd=1; shift ;;
 	--plugin) plugin=(-plugin "$2"); shift 2 ;;
+	--disk) disk=$2; shift 2 ;;
+	--initrd) initrd=$2; shift 2 ;;
 	-h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	--) shift; break ;;
 	-*) die "unknown option $1 (see --help)" ;;
@@ -67,6 +80,11 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# -gt 0 ] || die "no command given (see --help)"
+if [ -n "$disk" ]; then
+	[ -n "$kernel" ] && [ -n "$initrd" ] || die "--disk needs --kernel and --initrd"
+	[ -x "$disk/sbin/init" ] || die "$disk has no /sbin/init"
+	! mountpoint -q "$disk/proc" || die "$disk/proc is mounted"
+fi
 command_line="$*"
 
 KDIR=$(kernel_build_dir)
@@ -78,12 +96,24 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/netatop-vm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root="$work/root"
 
+if [ -n "$disk" ]; then
+	# --- the disk: ROOT linked, not copied; what is added replaces links ---
+	cp -al "$disk" "$root"
+	# apt's cache of downloaded packages is no part of the system.
+	find "$root/var/cache/apt/archives" -name '*.deb' -delete 2>/dev/null || true
+	rm -f "$root/job" "$root/finish" "$root/checks.sh"
+	mkdir -p "$root/opt/netatop/bin"
+	cp "$NETATOP_TOP/vm/netatop-vm-disk-job.service" "$root/etc/systemd/system/netatop-vm-job.service"
+	mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
+	ln -sf ../netatop-vm-job.service "$root/etc/systemd/system/multi-user.target.wants/netatop-vm-job.service"
+else
 # --- the initramfs ---
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,lib/modules,opt/netatop/bin,usr/bin,usr/sbin,var}
 ln -s ../run "$root/var/run"
 cp /bin/busybox "$root/bin/busybox"
 cp "$NETATOP_TOP/vm/init" "$root/init"
 chmod 755 "$root/init"
+fi
 # Multi-threaded TCG, except for other kernels: Debian's patches its code
 # at run time (jump labels), and under multi-threaded TCG a vCPU was seen
 # to trap on a breakpoint of a patch in progress ("Oops: int3" in
@@ -108,11 +138,13 @@ copy_with_libs() { # GUEST-PATH HOST-PATH
 	cp -L "$2" "$root$1"
 	copy_libs "$root" "$2"
 }
-# Debian's atop and iproute2's ip (network namespaces, veth).
-copy_with_libs /usr/bin/atop /usr/bin/atop
-copy_with_libs /usr/sbin/ip /usr/sbin/ip
-# ethtool, to turn GRO (and so NAPI) on for veth.
-copy_with_libs /usr/sbin/ethtool /usr/sbin/ethtool
+if [ -z "$disk" ]; then
+	# Debian's atop and iproute2's ip (network namespaces, veth).
+	copy_with_libs /usr/bin/atop /usr/bin/atop
+	copy_with_libs /usr/sbin/ip /usr/sbin/ip
+	# ethtool, to turn GRO (and so NAPI) on for veth.
+	copy_with_libs /usr/sbin/ethtool /usr/sbin/ethtool
+fi
 cp "$NETATOP_TOP/vm/finish" "$NETATOP_TOP/vm/checks.sh" "$root/"
 # Warnings and worse reach the console as they happen (loglevel=5), so a
 # splat early in a long boot is seen even when the kernel's log buffer has
@@ -133,30 +165,44 @@ if [ $systemd -eq 1 ]; then
 	echo 6e657461746f70766d00000000000001 >"$root/etc/machine-id"
 	append="$append rdinit=/lib/systemd/systemd systemd.unit=netatop-vm-job.service"
 fi
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+if [ -z "$disk" ]; then
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$root/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+fi
 for spec in "${files[@]}"; do
 	src=${spec%%:*}
 	dst=${spec#*:}
 	[ "$dst" != "$spec" ] || dst=$(realpath "$src")
 	mkdir -p "$root$(dirname "$dst")"
-	cp -a "$src" "$root$dst"
+	cp -a --remove-destination "$src" "$root$dst"
 done
 for tree in "${trees[@]}"; do
-	cp -a "$tree"/. "$root"/
+	cp -a --remove-destination "$tree"/. "$root"/
 done
 printf '%s\n' "$command_line" >"$root/job"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
+media=(-initrd "$work/initramfs.cpio.gz")
+memory=1024
+if [ -n "$disk" ]; then
+	size=$(($(du -sm "$root" | cut -f1) * 5 / 4 + 512))
+	mkfs.ext4 -q -F -L netatop-vm -d "$root" "$work/disk.img" "${size}M" ||
+		die "making the disk image of $disk failed"
+	rm -rf "$root"
+	media=(-initrd "$initrd" -drive "file=$work/disk.img,if=virtio,format=raw")
+	memory=2048
+	append="$append root=/dev/vda rw"
+else
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initramfs.cpio.gz"
+fi
 
 # --- boot ---
 console="$work/console.log"
 output="$work/output.log"
 set +e
 timeout --signal=KILL "$timeout" qemu-system-x86_64 \
-	-accel "$accel" -cpu max -m 1024 -smp 2 "${plugin[@]}" \
+	-accel "$accel" -cpu max -m "$memory" -smp 2 "${plugin[@]}" \
 	-display none -monitor none -no-reboot \
 	-kernel "$kernel" \
-	-initrd "$work/initramfs.cpio.gz" \
+	"${media[@]}" \
 	-append "$append" \
 	-serial "file:$console" -serial stdio </dev/null |
 	tr -d '\r' | tee "$output" |
