@@ -40,7 +40,6 @@ out=$(cd "$out" && pwd)
 cache="$NETATOP_CACHE/debian-build/$suite"
 base="$cache/base"
 work="$cache/work"
-mirror=$(debian_mirror)
 version=$(dpkg-parsechangelog -l "$NETATOP_TOP/debian/changelog" -S Version)
 upstream=${version%-*}
 # The base is valid for exactly these Build-Depends.
@@ -49,19 +48,10 @@ trap 'chroot_release "$work"; chroot_release "$base"' EXIT
 
 if [ "$(cat "$base/.netatop-build-depends" 2>/dev/null)" != "$want" ]; then
 	log "debian $suite: a build chroot with the Build-Depends in $base" >&2
-	rm -rf "$base"
-	mkdir -p "$base"
-	script=/usr/share/debootstrap/scripts/$suite
-	[ -e "$script" ] || script=/usr/share/debootstrap/scripts/sid
-	debootstrap --variant=buildd "$suite" "$base" "$mirror" "$script" >&2 ||
-		die "debootstrap of $suite failed"
-	printf 'Acquire::Check-Valid-Until "false";\nAcquire::Check-Date "false";\n' \
-		>"$base/etc/apt/apt.conf.d/99netatop-valid-until"
-	echo "deb $mirror $suite main" >"$base/etc/apt/sources.list"
-	mkdir -p "$base/build/netatop"
-	cp "$NETATOP_TOP/debian/control" "$base/build/netatop/"
+	debian_bootstrap buildd "$suite" "$base"
+	echo "deb $(debian_mirror) $suite main" >"$base/etc/apt/sources.list"
 	mkdir -p "$base/build/netatop/debian"
-	mv "$base/build/netatop/control" "$base/build/netatop/debian/control"
+	cp "$NETATOP_TOP/debian/control" "$base/build/netatop/debian/control"
 	in_chroot "$base" apt-get update -qq >&2
 	in_chroot "$base" sh -c 'cd /build/netatop && apt-get build-dep -y -qq ./' >&2 ||
 		die "installing the Build-Depends in the $suite chroot failed"

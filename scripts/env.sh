@@ -55,6 +55,24 @@ debian_mirror() {
 	echo "$mirror"
 }
 
+# A chroot of the Debian SUITE in DIR made with debootstrap's VARIANT
+# (minbase, buildd) from this machine's mirror, its apt set up as this
+# machine's is.
+debian_bootstrap() { # VARIANT SUITE DIR
+	local script=/usr/share/debootstrap/scripts/$2
+	# This machine's debootstrap may predate the suite: the sid script
+	# serves every later suite.
+	[ -e "$script" ] || script=/usr/share/debootstrap/scripts/sid
+	rm -rf "$3"
+	mkdir -p "$3"
+	debootstrap --variant="$1" "$2" "$3" "$(debian_mirror)" "$script" >&2 ||
+		die "debootstrap of $2 failed"
+	# Testing suites' Release files may carry a Valid-Until in the past on
+	# this mirror; this machine's apt ignores it too.
+	printf 'Acquire::Check-Valid-Until "false";\nAcquire::Check-Date "false";\n' \
+		>"$3/etc/apt/apt.conf.d/99netatop-valid-until"
+}
+
 # Runs COMMAND in the chroot DIR with a clean environment and /proc
 # mounted (apt and objtool need it); chroot_release unmounts it.
 in_chroot() { # DIR COMMAND...

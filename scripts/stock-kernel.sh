@@ -55,18 +55,7 @@ mirror=$(debian_mirror)
 
 if [ ! -f "$root/.netatop-bootstrapped" ]; then
 	log "stock $suite: debootstrap of $base into $root" >&2
-	rm -rf "$root"
-	mkdir -p "$root"
-	# This machine's debootstrap may predate the suite: the sid script
-	# serves every later suite.
-	script=/usr/share/debootstrap/scripts/$base
-	[ -e "$script" ] || script=/usr/share/debootstrap/scripts/sid
-	debootstrap --variant=minbase "$base" "$root" "$mirror" "$script" >&2 ||
-		die "debootstrap of $base failed"
-	# Testing suites' Release files may carry a Valid-Until in the past on
-	# this mirror; this machine's apt ignores it too.
-	printf 'Acquire::Check-Valid-Until "false";\nAcquire::Check-Date "false";\n' \
-		>"$root/etc/apt/apt.conf.d/99netatop-valid-until"
+	debian_bootstrap minbase "$base" "$root"
 	# No service of the chroot starts.
 	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 	chmod 755 "$root/usr/sbin/policy-rc.d"
