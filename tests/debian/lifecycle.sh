@@ -39,7 +39,8 @@ chroot_apt() {
 # Every file of the system but the kernel's file systems and apt's,
 # dpkg's and the logs' own book-keeping; DKMS's signing key
 # (/var/lib/dkms/mok.key and mok.pub), made at its first build for every
-# module of the machine, stays by design.
+# module of the machine, stays by design; so does /etc/hosts, which
+# netbase (pulled in with perl) makes where a system has none and keeps.
 file_list() {
 	(cd "$root" && find . -xdev \( -path ./proc -o -path ./sys -o -path ./dev -o -path ./tmp \
 		-o -path ./run -o -path ./var/log -o -path ./var/cache -o -path ./var/lib/apt \
@@ -47,6 +48,7 @@ file_list() {
 		! -path './var/lib/dpkg/status*' ! -path './var/lib/dpkg/available*' \
 		! -path './var/lib/dpkg/lock*' ! -path './var/lib/dpkg/diversions*' \
 		! -path ./var/lib/dkms ! -path './var/lib/dkms/mok.*' ! -path './etc/ld.so.cache' \
+		! -path ./etc/hosts \
 		! -path './var/lib/dpkg/info/format' -print | sort)
 }
 
