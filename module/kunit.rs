@@ -122,7 +122,7 @@ mod hash {
 #[kernel::macros::kunit_tests(netatop_quota)]
 mod quota {
     use crate::logic::account::{Proto, SockKey};
-    use crate::quota::{Unowned, PORT_SLOTS, SLOTS};
+    use crate::quota::{QuotaFull, Unowned, PORT_SLOTS, SLOTS};
 
     fn key(net: u64, local_port: u16) -> SockKey {
         SockKey {
@@ -140,18 +140,35 @@ mod quota {
     fn a_namespace_gets_a_quarter_and_all_together_half() {
         let (a, b, c) = (key(1, 7), key(2, 7), key(3, 7));
         let q = Unowned::new(400);
-        assert!((0..100).all(|_| q.admit(&a)));
-        assert!(!q.admit(&a));
+        assert!((0..100).all(|_| q.admit(&a).is_ok()));
+        assert_eq!(q.admit(&a), Err(QuotaFull::Namespace));
         // Cookies equal modulo SLOTS share a counter.
-        assert!(!q.admit(&key(1 + SLOTS as u64, 7)));
-        assert!((0..100).all(|_| q.admit(&b)));
+        assert_eq!(
+            q.admit(&key(1 + SLOTS as u64, 7)),
+            Err(QuotaFull::Namespace)
+        );
+        assert!((0..100).all(|_| q.admit(&b).is_ok()));
         assert_eq!(q.count(), 200);
         // Half the table is unowned: nobody gets more.
-        assert!(!q.admit(&c));
+        assert_eq!(q.admit(&c), Err(QuotaFull::Table));
         q.release(&a);
-        assert!(q.admit(&c));
-        assert!(!q.admit(&a));
-        assert_eq!((q.count(), q.refused()), (200, 4));
+        assert!(q.admit(&c).is_ok());
+        assert_eq!(q.admit(&a), Err(QuotaFull::Table));
+        assert_eq!(q.count(), 200);
+    }
+
+    #[test]
+    fn who_may_give_way() {
+        let (a, b) = (key(1, 7), key(2, 7));
+        // A full namespace share: only a record of the same counter.
+        assert!(Unowned::may_replace(
+            QuotaFull::Namespace,
+            &a,
+            &key(1 + SLOTS as u64, 9)
+        ));
+        assert!(!Unowned::may_replace(QuotaFull::Namespace, &b, &a));
+        // A full table: any record.
+        assert!(Unowned::may_replace(QuotaFull::Table, &b, &a));
     }
 
     #[test]
@@ -159,8 +176,8 @@ mod quota {
         let q = Unowned::new(400);
         let port = 5353;
         assert!(!q.may_have_port(port));
-        assert!(q.admit(&key(1, port)));
-        assert!(q.admit(&key(2, port)));
+        assert!(q.admit(&key(1, port)).is_ok());
+        assert!(q.admit(&key(2, port)).is_ok());
         assert!(q.may_have_port(port));
         assert!(!q.may_have_port(port + 1));
         // Ports equal modulo PORT_SLOTS share a counter.
@@ -171,8 +188,8 @@ mod quota {
         assert!(!q.may_have_port(port));
         // A refused record is not counted.
         let full = Unowned::new(4);
-        assert!(full.admit(&key(1, 1)));
-        assert!(!full.admit(&key(1, 2)));
+        assert!(full.admit(&key(1, 1)).is_ok());
+        assert!(full.admit(&key(1, 2)).is_err());
         assert!(!full.may_have_port(2));
     }
 }

@@ -16,6 +16,13 @@
 //! outlive or be outlived by the records that charge it.) Lock-free: the
 //! packet path takes no lock for this.
 //!
+//! A new record that finds its quota full takes the place of the least
+//! recently active record without an owner that may give way to it (of
+//! its own namespace's counter when that one is full): a flood, or
+//! sockets that never read, must not keep the records of sockets that
+//! come later from being made. Only a new record that finds none in time
+//! is refused.
+//!
 //! The same records are also counted by local port, in [`PORT_SLOTS`]
 //! counters (the port modulo [`PORT_SLOTS`]), so that a read from a socket
 //! can tell in one load that no record of its port waits for an owner:
@@ -39,6 +46,16 @@ pub(crate) struct Unowned {
     total_cap: usize,
     slot_cap: usize,
     refused: Atomic<u64>,
+    replaced: Atomic<u64>,
+}
+
+/// Which quota kept a new record without an owner out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum QuotaFull {
+    /// Its namespace's: only a record of the same counter may give way.
+    Namespace,
+    /// The table's: any record without an owner may.
+    Table,
 }
 
 /// Increments `counter` if it stays at most `cap`.
@@ -69,6 +86,7 @@ impl Unowned {
             total_cap: records / 2,
             slot_cap: records / 4,
             refused: Atomic::new(0),
+            replaced: Atomic::new(0),
         }
     }
 
@@ -80,19 +98,35 @@ impl Unowned {
         &self.ports[usize::from(port) % PORT_SLOTS]
     }
 
-    /// Admits one more unowned record, of `key`, if the quotas allow; a
-    /// refusal is counted.
-    pub(crate) fn admit(&self, key: &SockKey) -> bool {
+    /// Admits one more unowned record, of `key`, if the quotas allow;
+    /// otherwise says which quota is full.
+    pub(crate) fn admit(&self, key: &SockKey) -> Result<(), QuotaFull> {
         let slot = self.slot(key.net);
-        if take(slot, self.slot_cap) {
-            if take(&self.total, self.total_cap) {
-                self.port(key.local_port).add(1, Relaxed);
-                return true;
-            }
-            put(slot);
+        if !take(slot, self.slot_cap) {
+            return Err(QuotaFull::Namespace);
         }
+        if !take(&self.total, self.total_cap) {
+            put(slot);
+            return Err(QuotaFull::Table);
+        }
+        self.port(key.local_port).add(1, Relaxed);
+        Ok(())
+    }
+
+    /// Whether the unowned record of `old` may give way to a new one of
+    /// `new` that found the quota `full`.
+    pub(crate) fn may_replace(full: QuotaFull, old: &SockKey, new: &SockKey) -> bool {
+        full == QuotaFull::Table || old.net % SLOTS as u64 == new.net % SLOTS as u64
+    }
+
+    /// Counts a new unowned record that was refused.
+    pub(crate) fn refuse(&self) {
         self.refused.add(1, Relaxed);
-        false
+    }
+
+    /// Counts an unowned record that gave way to a new one.
+    pub(crate) fn replace(&self) {
+        self.replaced.add(1, Relaxed);
     }
 
     /// The unowned record of `key` got an owner or went away.
@@ -116,5 +150,10 @@ impl Unowned {
     /// Unowned records refused so far.
     pub(crate) fn refused(&self) -> u64 {
         self.refused.load(Relaxed)
+    }
+
+    /// Unowned records that gave way to new ones so far.
+    pub(crate) fn replaced(&self) -> u64 {
+        self.replaced.load(Relaxed)
     }
 }

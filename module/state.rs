@@ -22,9 +22,9 @@ use crate::logic::account::{
 use crate::logic::packet::{self, HeaderSource, Transport};
 use crate::logic::procfs::Snapshot;
 use crate::owners::{Cells, SockEntry, TaskCell};
-use crate::quota::Unowned;
+use crate::quota::{QuotaFull, Unowned};
 use crate::stats::Stats;
-use crate::table::{Budget, Chain, Table};
+use crate::table::{Bucket, Budget, Chain, Table};
 use crate::wrap::clock;
 use crate::wrap::exit_probe::ExitObserver;
 use crate::wrap::hash::HashKey;
@@ -46,6 +46,10 @@ use kernel::time::{delay::fsleep, Delta};
 /// unless the 15-second run comes sooner.
 const GC_MIN_INTERVAL_MS: u64 = 500;
 
+/// A new record without an owner that finds its quota full looks for one
+/// to take the place of in this many buckets, or more until it finds one.
+const REPLACE_SAMPLE: usize = 8;
+
 /// Extra bytes on the wire for each additional fragment's network header.
 const IPV4_FRAG_HDR: u32 = 20;
 const IPV6_FRAG_HDR: u32 = 40 + 8;
@@ -58,6 +62,9 @@ pub(crate) struct State {
     socks: Table<SockEntry>,
     /// Quotas of socket records without an owner.
     unowned: Unowned,
+    /// The bucket where the next search for a record without an owner to
+    /// replace starts.
+    replace_from: Atomic<usize>,
     tasks: Table<Arc<TaskCell>>,
     #[pin]
     pub(crate) exits: ExitList,
@@ -91,6 +98,7 @@ impl State {
             // Two lock classes: the garbage collector nests a task bucket
             // inside a socket bucket.
             unowned: Unowned::new(sock_bytes / core::mem::size_of::<SockRecord>()),
+            replace_from: Atomic::new(0),
             socks: Table::new(
                 sock_budget,
                 size_of::<SockEntry>(),
@@ -349,10 +357,7 @@ impl State {
                     }
                     SockVerdict::DropUnident => {
                         self.socks.remove(&mut chain, i);
-                        self.unowned.release(&r.key);
-                        self.stats.unpark(r.parked.packets());
-                        self.unident(r.key.proto, Dir::Out, r.parked.sent.packets);
-                        self.unident(r.key.proto, Dir::In, r.parked.received.packets);
+                        self.forget_unowned(&r);
                     }
                 }
             }
@@ -425,19 +430,102 @@ impl State {
         true
     }
 
-    /// Adds a new record to its locked bucket, within the unowned quota if
-    /// it has no owner; whether it was added.
-    fn add(&self, chain: &mut Chain<SockEntry>, entry: SockEntry) -> bool {
+    /// Adds a new record to its locked bucket, that of `hash`, within the
+    /// unowned quota if it has no owner; whether it was added.
+    fn add(&self, chain: &mut Chain<SockEntry>, hash: u64, entry: SockEntry, bh: &BhOff) -> bool {
         let key = entry.record.key;
         let unowned = entry.record.owner.is_none();
-        if unowned && !self.unowned.admit(&key) {
-            return false;
+        if unowned {
+            if let Err(full) = self.unowned.admit(&key) {
+                if !self.replace_unowned(chain, hash, &key, full, bh)
+                    || self.unowned.admit(&key).is_err()
+                {
+                    self.unowned.refuse();
+                    return false;
+                }
+            }
         }
         let added = self.socks.insert(chain, entry).is_some();
         if unowned && !added {
             self.unowned.release(&key);
         }
         added
+    }
+
+    /// Removes the least recently active record without an owner that may
+    /// give way to a new one of `key`, which found the quota `full`: of
+    /// those in [`REPLACE_SAMPLE`] buckets, or in more until there is one,
+    /// never waiting for a bucket lock. `chain` is the locked bucket of
+    /// `hash`. Whether one was removed.
+    #[cold]
+    #[inline(never)]
+    fn replace_unowned(
+        &self,
+        chain: &mut Chain<SockEntry>,
+        hash: u64,
+        key: &SockKey,
+        full: QuotaFull,
+        bh: &BhOff,
+    ) -> bool {
+        /// Where the oldest candidate so far is.
+        enum Found<'a> {
+            None,
+            Here(usize),
+            There(Bucket<'a, SockEntry>, usize),
+        }
+        let oldest = |c: &Chain<SockEntry>| {
+            c.iter()
+                .enumerate()
+                .filter(|(_, e)| {
+                    e.record.owner.is_none() && Unowned::may_replace(full, &e.record.key, key)
+                })
+                .min_by_key(|(_, e)| e.record.last_active)
+                .map(|(i, e)| (i, e.record.last_active))
+        };
+        let buckets = self.socks.buckets();
+        let here = self.socks.index(hash);
+        let start = self.replace_from.fetch_add(REPLACE_SAMPLE, Relaxed);
+        let mut found = Found::None;
+        let mut found_active = u64::MAX;
+        for step in 0..buckets {
+            if step >= REPLACE_SAMPLE && !matches!(found, Found::None) {
+                break;
+            }
+            let b = start.wrapping_add(step) % buckets;
+            if b == here {
+                if let Some((i, active)) = oldest(chain).filter(|c| c.1 < found_active) {
+                    (found, found_active) = (Found::Here(i), active);
+                }
+                continue;
+            }
+            let Some(bucket) = self.socks.try_lock_index_within(b, bh) else {
+                continue;
+            };
+            if let Some((i, active)) = oldest(&bucket).filter(|c| c.1 < found_active) {
+                // The bucket of an older candidate, if any, is unlocked.
+                (found, found_active) = (Found::There(bucket, i), active);
+            }
+        }
+        let gone = match found {
+            Found::None => return false,
+            Found::Here(i) => self.socks.remove(chain, i),
+            Found::There(mut bucket, i) => self.socks.remove(&mut bucket, i),
+        };
+        let Some(gone) = gone else {
+            return false;
+        };
+        self.forget_unowned(&gone.record);
+        self.unowned.replace();
+        true
+    }
+
+    /// What a record without an owner that is gone held: it leaves the
+    /// unowned quota, and its parked packets are unidentified.
+    fn forget_unowned(&self, r: &SockRecord) {
+        self.unowned.release(&r.key);
+        self.stats.unpark(r.parked.packets());
+        self.unident(r.key.proto, Dir::Out, r.parked.sent.packets);
+        self.unident(r.key.proto, Dir::In, r.parked.received.packets);
     }
 }
 
@@ -544,8 +632,8 @@ impl State {
         if charge.is_some() {
             // Charged whether or not the record finds room.
             self.settle(&mut entry.cells, key.proto, charge, amount.packets, sender);
-            self.add(&mut chain, entry);
-        } else if self.add(&mut chain, entry) {
+            self.add(&mut chain, hash, entry, bh);
+        } else if self.add(&mut chain, hash, entry, bh) {
             self.stats.park(amount.packets);
         } else {
             // Neither recorded nor charged.
@@ -615,6 +703,7 @@ impl proc_entry::Show for State {
             taskexit: self.exits.len() as u64,
             unowned: self.unowned.count() as u64,
             unowned_refused: self.unowned.refused(),
+            unowned_replaced: self.unowned.replaced(),
             sockmem: self.socks.budget().held() as u64,
             sockmem_bound: self.socks.budget().limit() as u64,
             taskmem: self.tasks.budget().held() as u64,

@@ -187,6 +187,25 @@ impl<R> Table<R> {
         }
     }
 
+    /// The number of the bucket of `hash`.
+    pub(crate) fn index(&self, hash: u64) -> usize {
+        (hash & self.mask) as usize
+    }
+
+    /// Locks bucket number `i` while `_bh` keeps bottom halves off, unless
+    /// it is locked already: for a walk that holds another bucket, which
+    /// must not wait for one (its holder may wait for the walker's).
+    pub(crate) fn try_lock_index_within<'a>(
+        &'a self,
+        i: usize,
+        _bh: &'a BhOff,
+    ) -> Option<Bucket<'a, R>> {
+        Some(Bucket {
+            chain: self.buckets[i].chain.try_lock()?,
+            _bh: None,
+        })
+    }
+
     /// Adds `record` to a locked bucket if the budget and memory allow;
     /// returns its index in the chain, or `None` (counted as overflow).
     pub(crate) fn insert(&self, chain: &mut Chain<R>, record: R) -> Option<usize> {

@@ -42,9 +42,11 @@ pub struct Snapshot {
     pub taskinfo: u64,
     pub taskinfo_overflow: u64,
     pub taskexit: u64,
-    /// Socket records without an owner, and those refused by their quota.
+    /// Socket records without an owner, those refused by their quota, and
+    /// those that gave way to new ones.
     pub unowned: u64,
     pub unowned_refused: u64,
+    pub unowned_replaced: u64,
     /// Bytes the socket records hold, and their bound.
     pub sockmem: u64,
     pub sockmem_bound: u64,
@@ -88,8 +90,8 @@ impl fmt::Display for Snapshot {
         };
         writeln!(
             f,
-            "{:<14}{:>12} (refused: {:>9})",
-            "unownedsocks:", self.unowned, self.unowned_refused
+            "{:<14}{:>12} (refused: {:>9}, replaced: {:>9})",
+            "unownedsocks:", self.unowned, self.unowned_refused, self.unowned_replaced
         )?;
         mem(f, "sockmem:", self.sockmem, self.sockmem_bound)?;
         mem(f, "taskmem:", self.taskmem, self.taskmem_bound)
@@ -133,6 +135,7 @@ mod tests {
             taskexit: 14,
             unowned: 16,
             unowned_refused: 17,
+            unowned_replaced: 18,
             sockmem: 4096,
             sockmem_bound: 4194304,
             taskmem: 0,
@@ -156,7 +159,7 @@ modversion:              4.0
 unknownpacks:            7
 ipv6packs:               8
 parkedpacks:            15
-unownedsocks:           16 (refused:        17)
+unownedsocks:           16 (refused:        17, replaced:        18)
 sockmem:              4096 (bound:     4194304)
 taskmem:                 0 (bound:     2097152)
 ";

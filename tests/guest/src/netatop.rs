@@ -150,9 +150,9 @@ pub fn snmp_of(pid: &str) -> Result<HashMap<String, u64>, String> {
     Ok(m)
 }
 
-/// The first number after each label of /proc/netatop, and the one after
-/// `(unident:`, `(overflow:`, `(bound:` or `(refused:` as "LABELunident",
-/// "LABELoverflow", "LABELbound" or "LABELrefused".
+/// The first number after each label of /proc/netatop, and those in the
+/// parentheses after it by their names: `#sockinfo: 3 (overflow: 0)` gives
+/// "#sockinfo:" 3 and "#sockinfo:overflow" 0.
 pub fn proc_values() -> Result<HashMap<String, u64>, String> {
     let text =
         std::fs::read_to_string("/proc/netatop").map_err(|e| format!("/proc/netatop: {e}"))?;
@@ -164,19 +164,17 @@ pub fn proc_values() -> Result<HashMap<String, u64>, String> {
                 v.insert(tok[0].to_string(), n);
             }
         }
-        if tok.len() >= 4 && ["(unident:", "(overflow:", "(bound:", "(refused:"].contains(&tok[2]) {
-            let n = tok[3]
-                .trim_end_matches(')')
+        // "(unident: N)", "(refused: N, replaced: N)".
+        if !tok.get(2).is_some_and(|t| t.starts_with('(')) {
+            continue;
+        }
+        for pair in tok[2..].chunks_exact(2) {
+            let name = pair[0].trim_start_matches('(').trim_end_matches(':');
+            let n = pair[1]
+                .trim_end_matches([')', ','])
                 .parse()
                 .map_err(|_| line.to_string())?;
-            v.insert(
-                format!(
-                    "{}{}",
-                    tok[0],
-                    tok[2].trim_start_matches('(').trim_end_matches(':')
-                ),
-                n,
-            );
+            v.insert(format!("{}{}", tok[0], name), n);
         }
     }
     Ok(v)

@@ -67,6 +67,10 @@ pub fn all() -> Vec<Test> {
             a::closed_port_flood_makes_no_records,
         ),
         (
+            "a_flood_gives_way_to_a_later_server",
+            a::a_flood_gives_way_to_a_later_server,
+        ),
+        (
             "one_namespace_cannot_fill_the_table_with_unowned_records",
             a::one_namespace_cannot_fill_the_table_with_unowned_records,
         ),
