@@ -149,6 +149,6 @@ impl kernel::Module for NetatopModule {
 /// tracepoint: `None` then, with a warning that says what is missed.
 fn optional<T>(probe: Result<T>, on: &str, without: &str) -> Option<T> {
     probe
-        .inspect_err(|e| pr_warn!("no probe on {} ({:?}): {}\n", on, e, without))
+        .inspect_err(|e| pr_warn!("no probe on {} (error {}): {}\n", on, e.to_errno(), without))
         .ok()
 }

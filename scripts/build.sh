@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build netatop.ko against the cached test kernel, its KUnit test build
-# (in $KUNIT_MODULE_DIR, from a copy of the sources), the daemon, and the
-# static programs that run inside the test VM. Incremental.
+# (in $KUNIT_MODULE_DIR, from a copy of the sources), the module for the
+# lean kernel (in $LEAN_MODULE_DIR, likewise), the daemon, and the static
+# programs that run inside the test VM. Incremental.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -10,6 +11,8 @@ cd "$NETATOP_TOP"
 make -s module KDIR="$KDIR"
 copy_module_sources "$NETATOP_TOP/$KUNIT_MODULE_DIR"
 make -s -C "$NETATOP_TOP/$KUNIT_MODULE_DIR" module KDIR="$KDIR" NETATOP_KUNIT=1
+copy_module_sources "$NETATOP_TOP/$LEAN_MODULE_DIR"
+make -s -C "$NETATOP_TOP/$LEAN_MODULE_DIR" module KDIR="$(NETATOP_KERNEL=lean kernel_build_dir)"
 make -s daemon
 # Static binaries for the busybox guest, in their own target directory so
 # the host build's cache stays valid.

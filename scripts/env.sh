@@ -31,6 +31,8 @@ copy_libs() { # ROOT BINARY
 # Where scripts/build.sh builds the module's KUnit test build (relative to
 # the top directory).
 KUNIT_MODULE_DIR=out/kunit-module
+# The module built for the lean kernel (kernel/netatop-lean.config).
+LEAN_MODULE_DIR=out/lean-module
 
 # Copies the module's source files (those DKMS gets: tracked or new, not
 # ignored) into DIR, keeping their times, so a build there is incremental.
@@ -91,10 +93,13 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # The kernel build directory for the current config fragment and source,
 # written by setup.sh: the test kernel, or with NETATOP_KERNEL=bench the
-# benchmark kernel.
+# benchmark kernel, with NETATOP_KERNEL=lean the lean one.
 kernel_build_dir() {
 	local f="$NETATOP_CACHE/kernel-current"
-	[ "${NETATOP_KERNEL:-test}" = bench ] && f="$NETATOP_CACHE/kernel-bench"
+	case "${NETATOP_KERNEL:-test}" in
+	bench) f="$NETATOP_CACHE/kernel-bench" ;;
+	lean) f="$NETATOP_CACHE/kernel-lean" ;;
+	esac
 	[ -f "$f" ] || die "no test kernel yet: run scripts/setup.sh first"
 	cat "$f"
 }

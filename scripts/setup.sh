@@ -5,7 +5,9 @@
 #   3. the Linux source (linux-source-7.2 from Debian's forky suite, fetched
 #      as one .deb with a private apt configuration);
 #   4. a test kernel built from kernel/netatop-test.config, cached under
-#      $NETATOP_CACHE/build keyed by kernel version and configuration.
+#      $NETATOP_CACHE/build keyed by kernel version and configuration;
+#   5. a lean kernel, without tracepoints and the netfilter socket lookup
+#      (kernel/netatop-lean.config), cached the same way.
 # A second run finds everything in place and does nothing expensive.
 #
 #   scripts/setup.sh           the above
@@ -186,6 +188,8 @@ fetch_source_phase() { SRC=$(fetch_kernel_source); }
 time_phase kernel-source fetch_source_phase
 test_frag="$NETATOP_TOP/kernel/netatop-test.config"
 time_phase kernel-build build_kernel "$SRC" kernel-current "$test_frag"
+time_phase lean-kernel-build build_kernel "$SRC" kernel-lean "$test_frag" \
+	"$NETATOP_TOP/kernel/netatop-bench.config" "$NETATOP_TOP/kernel/netatop-lean.config"
 if [ $bench -eq 1 ]; then
 	time_phase bench-kernel-build build_kernel "$SRC" kernel-bench \
 		"$test_frag" "$NETATOP_TOP/kernel/netatop-bench.config"

@@ -35,7 +35,8 @@
 #       --initrd FILE        the initramfs for --disk
 #
 # With NETATOP_KERNEL=bench the benchmark kernel (scripts/setup.sh --bench)
-# boots instead of the test kernel.
+# boots instead of the test kernel, with NETATOP_KERNEL=lean the lean one
+# (give it its module: --module out/lean-module/netatop.ko).
 #
 # In the guest: netatop.ko is /lib/modules/netatop.ko (not loaded), its
 # KUnit test build (scripts/build.sh) /lib/modules/netatop-kunit.ko, the
@@ -127,7 +128,7 @@ if [ -z "$kernel" ]; then
 	kernel="$KDIR/arch/x86/boot/bzImage"
 	cp "$module" "$root/lib/modules/netatop.ko"
 	kunit_module="$NETATOP_TOP/$KUNIT_MODULE_DIR/netatop.ko"
-	[ ! -f "$kunit_module" ] || cp "$kunit_module" "$root/lib/modules/netatop-kunit.ko"
+	[ ! -f "$kunit_module" ] || [ "${NETATOP_KERNEL:-test}" != test ] || cp "$kunit_module" "$root/lib/modules/netatop-kunit.ko"
 fi
 for f in "$NETATOP_TOP"/target/guest/x86_64-unknown-linux-gnu/release/*; do
 	[ -f "$f" ] && [ -x "$f" ] && cp "$f" "$root/opt/netatop/bin/"

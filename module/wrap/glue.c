@@ -226,6 +226,7 @@ bool netatop_in_process_context(void)
 
 /* --- probes on the kernel's tracepoints (module/wrap/tracepoint.rs) --- */
 
+#ifdef CONFIG_TRACEPOINTS
 struct netatop_tp_search {
 	const char *name;
 	struct tracepoint *tp;
@@ -244,7 +245,7 @@ static void netatop_match_tp(struct tracepoint *tp, void *priv)
  * tracepoints' symbols are not exported; the tracepoint is found by name,
  * and the probe registered on it, with what is. @probe must have the
  * tracepoint's prototype. Returns the tracepoint, or an ERR_PTR (-ENOENT
- * without one of that name: a kernel without CONFIG_TRACEPOINTS).
+ * without one of that name).
  */
 struct tracepoint *netatop_tracepoint_register(const char *name, void *probe, void *data)
 {
@@ -264,6 +265,17 @@ void netatop_tracepoint_unregister(struct tracepoint *tp, void *probe, void *dat
 	tracepoint_probe_unregister(tp, probe, data);
 	tracepoint_synchronize_unregister();
 }
+#else
+/* A kernel without CONFIG_TRACEPOINTS has none to register on. */
+struct tracepoint *netatop_tracepoint_register(const char *name, void *probe, void *data)
+{
+	return ERR_PTR(-ENOENT);
+}
+
+void netatop_tracepoint_unregister(struct tracepoint *tp, void *probe, void *data)
+{
+}
+#endif
 
 /* The process of the exiting task @p: its tgid and its leader's start time. */
 void netatop_exit_ids(const struct task_struct *p, pid_t *tgid, u64 *start)
