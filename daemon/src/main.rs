@@ -256,7 +256,8 @@ impl Daemon {
         }
     }
 
-    fn run(&mut self, module: &Control) -> ExitCode {
+    /// Takes exited processes until SIGTERM or SIGINT.
+    fn run(&mut self, module: &Control) {
         let mut waiting_for_module = false;
         while !STOP.load(Ordering::SeqCst) {
             match module.next_exited() {
@@ -298,35 +299,52 @@ impl Daemon {
             }
         }
         self.report.info("stopping");
-        ExitCode::SUCCESS
     }
 }
 
-fn main() -> ExitCode {
-    let mut args = Args::parse();
-    let mut report = Reporter::new();
+/// Why netatopd could not start or had to stop.
+enum Fatal {
+    /// Another netatopd is running.
+    Running,
+    /// Anything else, said in a message.
+    Failed(String),
+}
+
+impl Fatal {
+    /// What failed, and the error it failed with.
+    fn failed(what: impl std::fmt::Display, e: impl std::fmt::Display) -> Fatal {
+        Fatal::Failed(format!("{what}: {e}"))
+    }
+
+    fn status(&self) -> u8 {
+        match self {
+            Fatal::Running => EXIT_RUNNING,
+            Fatal::Failed(_) => EXIT_FAILURE,
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            Fatal::Running => "another netatopd is already running",
+            Fatal::Failed(m) => m,
+        }
+    }
+}
+
+/// Starts the daemon and runs it until it is asked to stop.
+fn serve(mut args: Args, report: &mut Reporter) -> Result<(), Fatal> {
     // Taken from the directory netatopd was started in: as a daemon it
     // works in /.
-    args.log = match std::path::absolute(&args.log) {
-        Ok(path) => path,
-        Err(e) => {
-            report.error(&format!("bad log path {}: {e}", args.log.display()));
-            return ExitCode::from(EXIT_FAILURE);
-        }
-    };
+    args.log = std::path::absolute(&args.log)
+        .map_err(|e| Fatal::failed(format!("bad log path {}", args.log.display()), e))?;
     if !nix::unistd::geteuid().is_root() {
-        report.error("must run as root");
-        return ExitCode::from(EXIT_FAILURE);
+        return Err(Fatal::Failed("must run as root".into()));
     }
     if sem::Semaphores::running() {
-        report.error("another netatopd is already running");
-        return ExitCode::from(EXIT_RUNNING);
+        return Err(Fatal::Running);
     }
     if !args.foreground {
-        if let Err(e) = daemonize() {
-            report.error(&format!("cannot become a daemon: {e}"));
-            return ExitCode::from(EXIT_FAILURE);
-        }
+        daemonize().map_err(|e| Fatal::failed("cannot become a daemon", e))?;
         report.detached();
     }
     // Registered after daemon(): the kernel undoes it when this process,
@@ -344,22 +362,15 @@ fn main() -> ExitCode {
             ));
             s
         }
-        Err(sem::RegisterError::AlreadyRunning) => {
-            report.error("another netatopd is already running");
-            return ExitCode::from(EXIT_RUNNING);
-        }
+        Err(sem::RegisterError::AlreadyRunning) => return Err(Fatal::Running),
         Err(sem::RegisterError::Io(e)) => {
-            report.error(&format!(
-                "cannot use the semaphores (key {}): {e}",
-                sem::SEMAKEY
-            ));
-            return ExitCode::from(EXIT_FAILURE);
+            return Err(Fatal::failed(
+                format!("cannot use the semaphores (key {})", sem::SEMAKEY),
+                e,
+            ))
         }
     };
-    if let Err(e) = install_signals() {
-        report.error(&format!("cannot install signal handlers: {e}"));
-        return ExitCode::from(EXIT_FAILURE);
-    }
+    install_signals().map_err(|e| Fatal::failed("cannot install signal handlers", e))?;
     // SAFETY: Changes this process's own scheduling priority.
     if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, -10) } != 0 {
         report.warn(&format!(
@@ -368,20 +379,9 @@ fn main() -> ExitCode {
         ));
     }
     let pid = std::process::id() as i32;
-    let log = match LogFile::create(&args.log, pid) {
-        Ok(l) => l,
-        Err(e) => {
-            report.error(&format!("cannot create {}: {e}", args.log.display()));
-            return ExitCode::from(EXIT_FAILURE);
-        }
-    };
-    let module = match Control::open() {
-        Ok(m) => m,
-        Err(e) => {
-            report.error(&format!("cannot open a socket: {e}"));
-            return ExitCode::from(EXIT_FAILURE);
-        }
-    };
+    let log = LogFile::create(&args.log, pid)
+        .map_err(|e| Fatal::failed(format!("cannot create {}", args.log.display()), e))?;
+    let module = Control::open().map_err(|e| Fatal::failed("cannot open a socket", e))?;
     report.info(&format!("started, writing {}", args.log.display()));
     let mut d = Daemon {
         path: args.log,
@@ -389,17 +389,41 @@ fn main() -> ExitCode {
         pid,
         log,
         sems,
-        report,
+        report: report.clone(),
         skipping: false,
         take_failures: Throttle::default(),
         write_failures: Throttle::default(),
     };
-    d.run(&module)
+    d.run(&module);
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut report = Reporter::new();
+    match serve(args, &mut report) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(fatal) => {
+            report.error(fatal.message());
+            ExitCode::from(fatal.status())
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_daemon_is_status_2_and_every_other_failure_1() {
+        assert_eq!(Fatal::Running.status(), 2);
+        let e = Fatal::failed("cannot create /run/netatop.log", "Permission denied");
+        assert_eq!(e.status(), 1);
+        assert_eq!(
+            e.message(),
+            "cannot create /run/netatop.log: Permission denied"
+        );
+    }
 
     #[test]
     fn sizes_take_a_unit_and_have_a_floor() {

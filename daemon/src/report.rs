@@ -4,6 +4,7 @@
 
 use std::ffi::CString;
 
+#[derive(Clone)]
 pub struct Reporter {
     stderr: bool,
 }
