@@ -103,7 +103,7 @@ impl kernel::Module for NetatopModule {
             )?,
             GFP_KERNEL,
         )?;
-        let (socks, sbuckets, tasks, tbuckets) = state.describe();
+        let sizes = state.sizes();
         let published = published::Published::new(state.clone())?;
         let hooks = nf_hook::Registration::new(state.clone(), HOOK_PRIORITY)?;
         let reads = if readers {
@@ -128,10 +128,10 @@ impl kernel::Module for NetatopModule {
         pr_info!(
             "netatop {} loaded: {} bytes for sockets ({} buckets), {} for tasks ({} buckets)\n",
             procfs::MODVERSION,
-            socks,
-            sbuckets,
-            tasks,
-            tbuckets
+            sizes.sock_bytes,
+            sizes.sock_buckets,
+            sizes.task_bytes,
+            sizes.task_buckets
         );
         Ok(NetatopModule {
             _sockopt: sockopt,

@@ -16,8 +16,8 @@
 
 use crate::exits::ExitList;
 use crate::logic::account::{
-    self, wire_amount, Charge, Dir, ForcedGc, Owner, Proto, Seen, SockKey, SockRecord, SockVerdict,
-    SocketId, TaskKind, TaskRecord, GC_INTERVAL_SECS,
+    self, wire_amount, Charge, Dir, ForcedGc, GcRequest, Owner, Proto, Seen, SockKey, SockRecord,
+    SockVerdict, SocketId, TaskKind, TaskRecord, GC_INTERVAL_SECS,
 };
 use crate::logic::packet::{self, HeaderSource, Transport};
 use crate::logic::procfs::Snapshot;
@@ -54,6 +54,14 @@ const REPLACE_SAMPLE: usize = 8;
 const IPV4_FRAG_HDR: u32 = 20;
 const IPV6_FRAG_HDR: u32 = 40 + 8;
 
+/// Memory bounds (bytes) and bucket counts of the socket and task tables.
+pub(crate) struct TableSizes {
+    pub(crate) sock_bytes: usize,
+    pub(crate) sock_buckets: usize,
+    pub(crate) task_bytes: usize,
+    pub(crate) task_buckets: usize,
+}
+
 /// Everything the hooks, the getsockopt handler, `/proc/netatop` and the
 /// garbage collector share.
 #[pin_data]
@@ -77,10 +85,9 @@ pub(crate) struct State {
     /// Process exits the exit probe saw; each one's number marks its
     /// process record.
     exits_seen: Atomic<u64>,
-    /// The latest `NETATOP_FORCE_GC` request: the exits seen by then, and
-    /// when it came (ms).
+    /// The latest `NETATOP_FORCE_GC` request.
     #[pin]
-    request: Mutex<Option<(u64, u64)>>,
+    request: Mutex<Option<GcRequest>>,
     /// Key of the tables' hash.
     hash_key: HashKey,
     /// Epoch second of boot, for `btime`.
@@ -121,15 +128,14 @@ impl State {
         }? Error))
     }
 
-    /// Bounds (bytes) and bucket counts of the tables, for the load
-    /// message.
-    pub(crate) fn describe(&self) -> (usize, usize, usize, usize) {
-        (
-            self.socks.budget().limit(),
-            self.socks.buckets(),
-            self.tasks.budget().limit(),
-            self.tasks.buckets(),
-        )
+    /// Bounds and bucket counts of the tables, for the load message.
+    pub(crate) fn sizes(&self) -> TableSizes {
+        TableSizes {
+            sock_bytes: self.socks.budget().limit(),
+            sock_buckets: self.socks.buckets(),
+            task_bytes: self.tasks.budget().limit(),
+            task_buckets: self.tasks.buckets(),
+        }
     }
 
     fn task_hash(&self, id: i32, kind: TaskKind) -> u64 {
@@ -164,9 +170,9 @@ impl State {
         match cells {
             Some(k) => k.charge(proto, c),
             None => {
-                self.unident(proto, c.packet.0, c.packet.1.packets);
-                self.unident(proto, Dir::Out, c.parked.sent.packets);
-                self.unident(proto, Dir::In, c.parked.received.packets);
+                self.count_unidentified(proto, c.packet.0, c.packet.1.packets);
+                self.count_unidentified(proto, Dir::Out, c.parked.sent.packets);
+                self.count_unidentified(proto, Dir::In, c.parked.received.packets);
             }
         }
     }
@@ -209,12 +215,12 @@ impl State {
         Some(cell)
     }
 
-    fn unident(&self, proto: Proto, dir: Dir, packets: u64) {
+    fn count_unidentified(&self, proto: Proto, dir: Dir, packets: u64) {
         let t = match proto {
             Proto::Tcp => Transport::Tcp,
             Proto::Udp => Transport::Udp,
         };
-        self.stats.unident(dir, t, packets);
+        self.stats.unidentified(dir, t, packets);
     }
 
     /// Whether the process `o` belongs to still has a record: an open
@@ -240,7 +246,10 @@ impl State {
         if forced {
             // Every exit counted here came before this request.
             let exits = self.exits_seen.fetch_add(0, Full);
-            *self.request.lock() = Some((exits, clock::now_ms()));
+            *self.request.lock() = Some(GcRequest {
+                exits_seen: exits,
+                at_ms: clock::now_ms(),
+            });
         }
         // A read-modify-write reads the newest count: every run counted
         // here started before this request.
@@ -524,8 +533,8 @@ impl State {
     fn forget_unowned(&self, r: &SockRecord) {
         self.unowned.release(&r.key);
         self.stats.unpark(r.parked.packets());
-        self.unident(r.key.proto, Dir::Out, r.parked.sent.packets);
-        self.unident(r.key.proto, Dir::In, r.parked.received.packets);
+        self.count_unidentified(r.key.proto, Dir::Out, r.parked.sent.packets);
+        self.count_unidentified(r.key.proto, Dir::In, r.parked.received.packets);
     }
 }
 
@@ -584,7 +593,7 @@ impl State {
         self.stats.packet(family, dir, h.transport, u64::from(segs));
         let Some(key) = SockKey::of(&h, dir, p.net_cookie(), family == Family::Ipv6) else {
             // TCP or UDP without ports (a later fragment): nobody to charge.
-            self.stats.unident(dir, h.transport, u64::from(segs));
+            self.stats.unidentified(dir, h.transport, u64::from(segs));
             return;
         };
         let dev = p.device();
@@ -616,7 +625,7 @@ impl State {
         // add the record meanwhile.
         let socket_takes = || p.has_socket();
         if !account::creates_record(dir, sender.is_some(), socket_takes) {
-            self.stats.unident(dir, h.transport, amount.packets);
+            self.stats.unidentified(dir, h.transport, amount.packets);
             return;
         }
         let mut chain = self.socks.lock_within(hash, bh);
@@ -638,7 +647,7 @@ impl State {
         } else {
             // Neither recorded nor charged.
             drop(chain);
-            self.stats.unident(dir, h.transport, amount.packets);
+            self.stats.unidentified(dir, h.transport, amount.packets);
         }
     }
 }

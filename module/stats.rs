@@ -57,7 +57,7 @@ fn packets(f: Family, d: Dir, t: Transport) -> usize {
 }
 
 /// The unidentified counter of TCP and UDP packets.
-fn unident(d: Dir, t: Transport) -> Option<usize> {
+fn unidentified_index(d: Dir, t: Transport) -> Option<usize> {
     let i = match t {
         Transport::Tcp => 0,
         Transport::Udp => 1,
@@ -80,8 +80,8 @@ impl Stats {
     }
 
     /// Counts `n` TCP or UDP packets that no task could be charged with.
-    pub(crate) fn unident(&self, d: Dir, t: Transport, n: u64) {
-        if let Some(i) = unident(d, t).filter(|_| n > 0) {
+    pub(crate) fn unidentified(&self, d: Dir, t: Transport, n: u64) {
+        if let Some(i) = unidentified_index(d, t).filter(|_| n > 0) {
             self.counters.add(i, n);
         }
     }
@@ -106,7 +106,7 @@ impl Stats {
             |d: Dir, t: Transport| c(packets(Family::Ipv4, d, t)) + c(packets(Family::Ipv6, d, t));
         let counted = |d: Dir, t: Transport| Counted {
             packets: both(d, t),
-            unident: unident(d, t).map_or(0, c),
+            unident: unidentified_index(d, t).map_or(0, c),
         };
         let ipv6_packets = [Dir::Out, Dir::In]
             .into_iter()

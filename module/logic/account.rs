@@ -680,20 +680,27 @@ pub fn forced_gc(
 /// the processes that exited after it to a later run.
 pub const EXIT_DEFER_MS: u64 = 1000;
 
+/// A `NETATOP_FORCE_GC` request: the number of process exits seen by then,
+/// and when it came (ms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcRequest {
+    pub exits_seen: u64,
+    pub at_ms: u64,
+}
+
 /// The exit number after which a collection run at `now` (ms) leaves
 /// exited processes to a later run, given the latest `NETATOP_FORCE_GC`
-/// request (the number of exits seen by then, and when it came); `None`
-/// to collect them all.
+/// request; `None` to collect them all.
 ///
 /// atop reads the process accounting before it asks for a collection
 /// and matches the log with the accounting within one sample: a process
 /// that exits after it has read the accounting is in the accounting of
 /// its next sample, so its counters must reach the log in that sample,
 /// not in this one. Left to the next request's run, they do.
-pub fn exit_bound(request: Option<(u64, u64)>, now: u64) -> Option<u64> {
+pub fn exit_bound(request: Option<GcRequest>, now: u64) -> Option<u64> {
     request
-        .filter(|&(_, at)| now.saturating_sub(at) < EXIT_DEFER_MS)
-        .map(|(seen, _)| seen)
+        .filter(|r| now.saturating_sub(r.at_ms) < EXIT_DEFER_MS)
+        .map(|r| r.exits_seen)
 }
 
 /// Whether a process whose exit was numbered `exit` (0: its exit was not
@@ -708,14 +715,19 @@ mod tests {
 
     #[test]
     fn exits_after_a_recent_request_wait_for_the_next() {
-        // A request 300 ms ago, when 7 exits had been seen.
-        let bound = exit_bound(Some((7, 1000)), 1300);
+        // A request at 1000 ms, when 7 exits had been seen.
+        let request = Some(GcRequest {
+            exits_seen: 7,
+            at_ms: 1000,
+        });
+        // 300 ms later.
+        let bound = exit_bound(request, 1300);
         assert_eq!(bound, Some(7));
         assert!(!exit_deferred(7, bound), "exited before the request");
         assert!(exit_deferred(8, bound), "exited after the request");
         assert!(!exit_deferred(0, bound), "exit not seen: collected");
         // The request is a second old, or there was none: all collected.
-        assert_eq!(exit_bound(Some((7, 1000)), 2000), None);
+        assert_eq!(exit_bound(request, 2000), None);
         assert_eq!(exit_bound(None, 2000), None);
         assert!(!exit_deferred(8, None));
     }
