@@ -109,7 +109,7 @@ mod table {
 
 #[kernel::macros::kunit_tests(netatop_hash)]
 mod hash {
-    use crate::wrap::hash::HashKey;
+    use crate::hash_key::HashKey;
 
     #[test]
     fn random_keys_differ() {

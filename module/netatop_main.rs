@@ -18,6 +18,7 @@
 
 mod control;
 mod exits;
+mod hash_key;
 #[cfg(netatop_kunit)]
 mod kunit;
 mod logic;

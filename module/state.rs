@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 use crate::exits::ExitList;
+use crate::hash_key::HashKey;
 use crate::logic::account::{
     self, wire_amount, Charge, Dir, ForcedGc, GcRequest, Owner, Proto, Seen, SockKey, SockRecord,
     SockVerdict, SocketId, TaskKind, TaskRecord, GC_INTERVAL_SECS,
@@ -27,9 +28,8 @@ use crate::stats::Stats;
 use crate::table::{Bucket, Budget, Chain, Table};
 use crate::wrap::clock;
 use crate::wrap::exit_probe::ExitObserver;
-use crate::wrap::hash::HashKey;
 use crate::wrap::kthread::{self, ThreadMain};
-use crate::wrap::nf_hook::{Family, Observer, Packet};
+use crate::wrap::nf_hook::{self, Family, Observer, Packet};
 use crate::wrap::proc_entry;
 use crate::wrap::recv_probe::{self, ReadObserver};
 use crate::wrap::sync::{self, BhOff};
@@ -45,6 +45,11 @@ use kernel::time::{delay::fsleep, Delta};
 /// Garbage collection runs start at least this far apart (milliseconds),
 /// unless the 15-second run comes sooner.
 const GC_MIN_INTERVAL_MS: u64 = 500;
+
+// The logic keeps its own copies of the TCP states it tests; they must be
+// the kernel's.
+const _: () = assert!(account::TCP_ESTABLISHED == nf_hook::TCP_ESTABLISHED);
+const _: () = assert!(account::TCP_LISTEN == nf_hook::TCP_LISTEN);
 
 /// A new record without an owner that finds its quota full looks for one
 /// to take the place of in this many buckets, or more until it finds one.

@@ -6,7 +6,7 @@
 //! file (`proc_entry`), a kernel thread (`kthread`), a BH-safe spinlock
 //! backend (`sync`), task lookups (`task`), capabilities (`cred`), the
 //! tick clock (`clock`), counters of packets and bytes added to in one
-//! call (`counters`), a keyed hash (`hash`), per-CPU counters
+//! call (`counters`), random numbers (`random`), per-CPU counters
 //! (`percpu`), probes on the kernel's tracepoints (`tracepoint`): on reads
 //! from sockets (`recv_probe`) and on process exits (`exit_probe`), the
 //! state published
@@ -31,7 +31,6 @@ pub(crate) mod clock;
 pub(crate) mod counters;
 pub(crate) mod cred;
 pub(crate) mod exit_probe;
-pub(crate) mod hash;
 pub(crate) mod kthread;
 pub(crate) mod nf_hook;
 pub(crate) mod nf_sockopt;
@@ -39,15 +38,8 @@ pub(crate) mod param;
 pub(crate) mod percpu;
 pub(crate) mod proc_entry;
 pub(crate) mod published;
+pub(crate) mod random;
 pub(crate) mod recv_probe;
 pub(crate) mod sync;
 pub(crate) mod task;
 pub(crate) mod tracepoint;
-
-// The logic keeps its own copies of the TCP states it tests; they must be
-// the kernel's.
-const _: () = {
-    use crate::logic::account;
-    assert!(account::TCP_ESTABLISHED == constants::TCP_ESTABLISHED);
-    assert!(account::TCP_LISTEN == constants::TCP_LISTEN);
-};

@@ -25,6 +25,8 @@ use kernel::sync::Arc;
 use kernel::types::ForeignOwnable;
 
 pub(crate) use super::constants::{NF_IP6_PRI_CONNTRACK_DEFRAG, NF_IP_PRI_CONNTRACK_DEFRAG};
+/// TCP socket states, as [`Packet::socket_state`] gives them.
+pub(crate) use super::constants::{TCP_ESTABLISHED, TCP_LISTEN};
 
 /// The address family of a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
