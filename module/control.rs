@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The getsockopt commands of `include/netatop.h`.
-//!
-//! Netfilter calls the handler without a context pointer; it finds the
-//! state through [`crate::wrap::published`].
 
 #![forbid(unsafe_code)]
 
@@ -11,23 +8,27 @@ use crate::exits::WaitError;
 use crate::logic::abi::{NetPerTask, NETPERTASK_SIZE};
 use crate::logic::account::TaskKind;
 use crate::logic::sockopt::{self, Command, Invalid};
+use crate::state::State;
+use crate::tasks;
 use crate::wrap::cred;
 use crate::wrap::nf_sockopt::GetSockopt;
-use crate::wrap::task;
 use kernel::ffi::c_int;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 use kernel::uaccess::{UserPtr, UserSlice};
 
-/// The getsockopt interface.
-pub(crate) struct Control;
+/// The getsockopt interface to the module's state.
+pub(crate) struct Control {
+    pub(crate) state: Arc<State>,
+}
 
 impl GetSockopt for Control {
-    fn get(cmd: c_int, buf: UserPtr, len: &mut c_int) -> Result {
+    fn get(&self, cmd: c_int, buf: UserPtr, len: &mut c_int) -> Result {
         if !cred::capable_net_admin() {
             return Err(EPERM);
         }
         let cmd = Command::from_raw(cmd).map_err(errno)?;
-        let state = crate::wrap::published::current().ok_or_else(enoprotoopt)?;
+        let state = &self.state;
         match cmd {
             Command::Probe => Ok(()),
             Command::ForceGc => {
@@ -45,7 +46,7 @@ impl GetSockopt for Control {
                 .map_err(wait_error(ERESTARTNOINTR)),
             Command::GetcntExit => {
                 let n = sockopt::transfer_len(*len).map_err(errno)?;
-                let taker = task::current_owner().tgid;
+                let taker = tasks::current_owner().tgid;
                 state
                     .exits
                     .take(taker, |record| {
@@ -96,9 +97,4 @@ fn wait_error(interrupted: Error) -> impl FnOnce(WaitError) -> Error {
 
 fn errno(_: Invalid) -> Error {
     EINVAL
-}
-
-/// The module is no longer serving requests (it is being unloaded).
-fn enoprotoopt() -> Error {
-    Error::from_errno(-(kernel::bindings::ENOPROTOOPT as i32))
 }

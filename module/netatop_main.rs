@@ -27,13 +27,14 @@ mod quota;
 mod state;
 mod stats;
 mod table;
+mod tasks;
 mod wrap;
 
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use logic::{abi, procfs};
-use wrap::{exit_probe, kthread, nf_hook, nf_sockopt, param, proc_entry, published, recv_probe};
+use wrap::{exit_probe, kthread, nf_hook, nf_sockopt, param, proc_entry, recv_probe};
 
 module! {
     type: NetatopModule,
@@ -84,7 +85,6 @@ struct NetatopModule {
     /// cannot tell processes that exited after its request.
     _exits: Option<exit_probe::Probe<state::State>>,
     _hooks: nf_hook::Registration<state::State>,
-    _published: published::Published,
 }
 
 impl kernel::Module for NetatopModule {
@@ -105,7 +105,6 @@ impl kernel::Module for NetatopModule {
             GFP_KERNEL,
         )?;
         let sizes = state.sizes();
-        let published = published::Published::new(state.clone())?;
         let hooks = nf_hook::Registration::new(state.clone(), HOOK_PRIORITY)?;
         let reads = if readers {
             optional(
@@ -123,9 +122,12 @@ impl kernel::Module for NetatopModule {
             "atop may miss a process that exits while it samples",
         );
         let gc = kthread::KThread::run(c"knetatop", state.clone())?;
-        let proc = proc_entry::ProcEntry::new(c"netatop", PROC_MODE, state)?;
-        let sockopt =
-            nf_sockopt::Registration::new(abi::NETATOP_BASE_CTL..abi::NETATOP_CTL_END, module)?;
+        let proc = proc_entry::ProcEntry::new(c"netatop", PROC_MODE, state.clone())?;
+        let sockopt = nf_sockopt::Registration::new(
+            abi::NETATOP_BASE_CTL..abi::NETATOP_CTL_END,
+            module,
+            Arc::new(control::Control { state }, GFP_KERNEL)?,
+        )?;
         pr_info!(
             "netatop {} loaded: {} bytes for sockets ({} buckets), {} for tasks ({} buckets)\n",
             procfs::MODVERSION,
@@ -141,7 +143,6 @@ impl kernel::Module for NetatopModule {
             _reads: reads,
             _exits: exits,
             _hooks: hooks,
-            _published: published,
         })
     }
 }

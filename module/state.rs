@@ -26,12 +26,13 @@ use crate::owners::{Cells, SockEntry, TaskCell};
 use crate::quota::{QuotaFull, Unowned};
 use crate::stats::Stats;
 use crate::table::{Bucket, Budget, Chain, Table};
+use crate::tasks;
 use crate::wrap::clock;
 use crate::wrap::exit_probe::ExitObserver;
 use crate::wrap::kthread::{self, ThreadMain};
-use crate::wrap::nf_hook::{self, Family, Observer, Packet};
+use crate::wrap::nf_hook::{self, Family, Hook, Observer, Packet};
 use crate::wrap::proc_entry;
-use crate::wrap::recv_probe::{self, ReadObserver};
+use crate::wrap::recv_probe::{self, InetSocket, ReadObserver};
 use crate::wrap::sync::{self, BhOff};
 use crate::wrap::task;
 use core::mem::size_of;
@@ -151,7 +152,7 @@ impl State {
     /// those of an earlier one that had it (a reused pid); of the newest
     /// record if no task has it any more.
     pub(crate) fn lookup(&self, id: i32, kind: TaskKind) -> Option<TaskRecord> {
-        let now = task::start_of(id);
+        let now = tasks::start_of(id);
         let chain = self.tasks.lock(self.task_hash(id, kind));
         chain
             .iter()
@@ -211,7 +212,7 @@ impl State {
         if !create {
             return None;
         }
-        let record = TaskRecord::new(id, kind, start, self.boot_secs, &task::current_comm(kind));
+        let record = TaskRecord::new(id, kind, start, self.boot_secs, &tasks::current_comm(kind));
         let Some(cell) = TaskCell::new(record, self.tasks.shared_budget()) else {
             self.tasks.refuse();
             return None;
@@ -326,7 +327,7 @@ impl State {
             let mut i = 0;
             while i < chain.len() {
                 let t = &chain[i];
-                if task::alive(t.id, t.kind, t.start) || t.deferred(bound) {
+                if tasks::alive(t.id, t.kind, t.start) || t.deferred(bound) {
                     i += 1;
                     continue;
                 }
@@ -576,7 +577,9 @@ impl State {
     #[cold]
     #[inline(never)]
     fn account_uncounted(&self, p: &Packet<'_>, bh: &BhOff) {
-        self.account_segments(p, bh, |h| p.uncounted_segments(h.header_len));
+        self.account_segments(p, bh, |h| {
+            account::wire_segments(0, p.gso_size(), p.len(), h.header_len)
+        });
     }
 
     /// [`State::account`] with the packet's `segments` on the wire, given
@@ -589,7 +592,10 @@ impl State {
         segments: impl FnOnce(&packet::Headers) -> u32,
     ) {
         let family = p.family();
-        let dir = p.direction();
+        let dir = match p.hook() {
+            Hook::LocalIn => Dir::In,
+            Hook::LocalOut => Dir::Out,
+        };
         let h = match family {
             Family::Ipv4 => packet::parse_ipv4(p),
             Family::Ipv6 => packet::parse_ipv6(p),
@@ -614,7 +620,7 @@ impl State {
                 IPV4_FRAG_HDR
             },
         );
-        let sender = p.sender();
+        let sender = p.sender().map(tasks::owner);
         let seen = Seen {
             dir,
             amount,
@@ -681,16 +687,26 @@ impl ReadObserver for State {
             && recv_probe::in_process_context()
     }
 
-    fn read(&self, id: &SocketId) {
+    fn read(&self, sk: &InetSocket) {
+        let id = SocketId {
+            net: sk.net,
+            tcp: sk.tcp,
+            ipv6: sk.ipv6,
+            v4_too: sk.v4_too,
+            local_port: sk.local_port,
+            remote_port: sk.remote_port,
+            local: sk.local,
+            remote: sk.remote,
+        };
         let bh = sync::bh_off();
-        self.bind_reader(id, &bh);
+        self.bind_reader(&id, &bh);
     }
 }
 
 impl State {
     /// A read from socket `id`, while `bh` keeps bottom halves off.
     fn bind_reader(&self, id: &SocketId, bh: &BhOff) {
-        let reader = task::current_owner();
+        let reader = tasks::current_owner();
         for key in id.keys().into_iter().flatten() {
             let mut chain = self
                 .socks

@@ -8,10 +8,8 @@
 //! tick clock (`clock`), counters of packets and bytes added to in one
 //! call (`counters`), random numbers (`random`), per-CPU counters
 //! (`percpu`), probes on the kernel's tracepoints (`tracepoint`): on reads
-//! from sockets (`recv_probe`) and on process exits (`exit_probe`), the
-//! state published
-//! to callbacks without a context pointer (`published`) and module
-//! parameters (`param`).
+//! from sockets (`recv_probe`) and on process exits (`exit_probe`), and
+//! module parameters (`param`).
 //!
 //! Where kernel versions differ in what the driver uses, the difference is
 //! absorbed here, never in the driver or the logic.
@@ -37,7 +35,6 @@ pub(crate) mod nf_sockopt;
 pub(crate) mod param;
 pub(crate) mod percpu;
 pub(crate) mod proc_entry;
-pub(crate) mod published;
 pub(crate) mod random;
 pub(crate) mod recv_probe;
 pub(crate) mod sync;

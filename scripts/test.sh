@@ -91,6 +91,13 @@ module_clippy() {
 }
 record host::module_builds_clean_under_kernel_clippy module_clippy
 
+# module/wrap/ is written as kernel abstractions are: it names nothing of
+# the driver or the logic (no crate:: path at all).
+wrap_is_domain_free() {
+	! grep -rn 'crate::' module/wrap.rs module/wrap/
+}
+record host::wrap_names_nothing_of_the_driver_or_the_logic wrap_is_domain_free
+
 dkms_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
 # README's "Installing" tells Debian users to install exactly the kernel
 # packages the stock kernel tests below install, and names the packages

@@ -14,7 +14,7 @@
 use super::constants::{NFPROTO_IPV6, NF_ACCEPT};
 use super::ffi;
 use super::sync::{self, BhOff};
-use crate::logic::account::{self, Dir, Owner};
+use super::task;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 use kernel::bindings;
@@ -71,13 +71,12 @@ impl Packet<'_> {
         }
     }
 
-    /// Whether the packet arrives (`NF_INET_LOCAL_IN`) or leaves
-    /// (`NF_INET_LOCAL_OUT`).
-    pub(crate) fn direction(&self) -> Dir {
+    /// The hook the packet is seen at.
+    pub(crate) fn hook(&self) -> Hook {
         if self.facts.local_in {
-            Dir::In
+            Hook::LocalIn
         } else {
-            Dir::Out
+            Hook::LocalOut
         }
     }
 
@@ -90,7 +89,7 @@ impl Packet<'_> {
     /// How many packets the packet stands for on the wire, if the stack
     /// counted them: the segments of a GSO packet, 1 for any other; `None`
     /// for a GSO packet whose segments the stack has not counted (from a
-    /// virtio-net or tap device), see [`Packet::uncounted_segments`].
+    /// virtio-net or tap device), see [`Packet::gso_size`].
     #[inline(always)]
     pub(crate) fn counted_segments(&self) -> Option<u32> {
         match self.facts.gso_segs {
@@ -99,13 +98,11 @@ impl Packet<'_> {
         }
     }
 
-    /// How many packets a GSO packet whose segments the stack has not
-    /// counted stands for on the wire, `hdr_len` of its bytes being network
-    /// and transport headers ([`account::wire_segments`]).
-    pub(crate) fn uncounted_segments(&self, hdr_len: u32) -> u32 {
+    /// The payload bytes of each segment of a GSO packet (`gso_size`), 0
+    /// for a packet that is not one.
+    pub(crate) fn gso_size(&self) -> u32 {
         // SAFETY: `skb` is valid by the type invariant.
-        let size = unsafe { ffi::netatop_skb_gso_size(self.skb) };
-        account::wire_segments(self.facts.gso_segs, size, self.facts.len, hdr_len)
+        unsafe { ffi::netatop_skb_gso_size(self.skb) }
     }
 
     /// Length of the packet from the network header on (`skb->len`).
@@ -199,14 +196,23 @@ impl Packet<'_> {
     /// bottom halves disabled: threaded NAPI and busy polling handle
     /// packets of other tasks' sockets there).
     #[inline(always)]
-    pub(crate) fn sender(&self) -> Option<Owner> {
-        (!self.facts.local_in && self.facts.in_process_context).then_some(Owner {
+    pub(crate) fn sender(&self) -> Option<task::Ids> {
+        (!self.facts.local_in && self.facts.in_process_context).then_some(task::Ids {
             tgid: self.facts.tgid,
             tid: self.facts.tid,
             process_start: self.facts.process_start,
             thread_start: self.facts.thread_start,
         })
     }
+}
+
+/// The netfilter hooks a [`Registration`] registers on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Hook {
+    /// `NF_INET_LOCAL_IN`: packets to a local socket.
+    LocalIn,
+    /// `NF_INET_LOCAL_OUT`: packets the host sends.
+    LocalOut,
 }
 
 /// What the byte accounting needs to know of a network device.

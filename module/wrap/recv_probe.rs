@@ -8,12 +8,31 @@
 
 use super::ffi;
 pub(crate) use super::tracepoint::Probe;
-use crate::logic::account::SocketId;
 use kernel::bindings;
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::types::ForeignOwnable;
+
+/// A TCP or UDP socket over IPv4 or IPv6, as the kernel describes it:
+/// addresses and ports as on the wire (an IPv4 address in the first four
+/// bytes), ports in host order.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct InetSocket {
+    /// The cookie of its network namespace.
+    pub(crate) net: u64,
+    /// TCP, or else UDP.
+    pub(crate) tcp: bool,
+    /// Its packets are IPv6 (an IPv6 socket connected to an IPv4-mapped
+    /// address sends IPv4 packets: false).
+    pub(crate) ipv6: bool,
+    /// An IPv6 socket bound to any address that also takes IPv4.
+    pub(crate) v4_too: bool,
+    pub(crate) local_port: u16,
+    pub(crate) remote_port: u16,
+    pub(crate) local: [u8; 16],
+    pub(crate) remote: [u8; 16],
+}
 
 /// What a probe registered with [`register`] tells: a task read from a TCP or UDP socket.
 pub(crate) trait ReadObserver: Send + Sync + 'static {
@@ -25,9 +44,9 @@ pub(crate) trait ReadObserver: Send + Sync + 'static {
         local_port() != 0
     }
 
-    /// The current task read (successfully) from the socket `id`. Called
+    /// The current task read (successfully) from the socket `sk`. Called
     /// with preemption disabled: must not sleep.
-    fn read(&self, id: &SocketId);
+    fn read(&self, sk: &InetSocket);
 }
 
 /// Whether the current context is a task's own (not an interrupt, softirq
@@ -74,7 +93,7 @@ unsafe extern "C" fn probe<T: ReadObserver>(
     if !unsafe { ffi::netatop_sock_id(sk, &mut raw) } {
         return;
     }
-    let id = SocketId {
+    let sk = InetSocket {
         net: raw.net,
         tcp: raw.tcp,
         ipv6: raw.ipv6,
@@ -84,5 +103,5 @@ unsafe extern "C" fn probe<T: ReadObserver>(
         local: raw.local,
         remote: raw.remote,
     };
-    observer.read(&id);
+    observer.read(&sk);
 }

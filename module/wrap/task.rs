@@ -1,23 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What the accounting needs to know about tasks: who the current task
-//! is, and whether a task recorded earlier still runs.
+//! Tasks: the ids and start times of the current task, its comm, a task
+//! looked up by id, and the boot time.
 //!
-//! Ids are those of the initial pid namespace; a task is identified by its
-//! id together with its start time, so a reused pid is a different task.
+//! Ids are those of the initial pid namespace; start times are
+//! nanoseconds since boot (`start_boottime`).
 
 use super::{constants, ffi};
-use crate::logic::abi::COMLEN;
-use crate::logic::account::{Owner, TaskKind};
 use kernel::ffi::c_char;
 
-/// The current task as a socket owner.
-pub(crate) fn current_owner() -> Owner {
+/// The length of a task's comm, with its NUL (`TASK_COMM_LEN`).
+pub(crate) const COMM_LEN: usize = constants::TASK_COMM_LEN;
+
+/// The current task: its thread group and its own id, and their start
+/// times (that of the group leader for the group).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ids {
+    pub(crate) tgid: i32,
+    pub(crate) tid: i32,
+    pub(crate) process_start: u64,
+    pub(crate) thread_start: u64,
+}
+
+/// The ids of the current task.
+pub(crate) fn current_ids() -> Ids {
     let (mut tgid, mut tid, mut process_start, mut thread_start) = (0, 0, 0, 0);
     // SAFETY: All pointers are valid for writes; the function only reads
     // the current task.
     unsafe { ffi::netatop_current_ids(&mut tgid, &mut tid, &mut process_start, &mut thread_start) };
-    Owner {
+    Ids {
         tgid,
         tid,
         process_start,
@@ -25,49 +36,38 @@ pub(crate) fn current_owner() -> Owner {
     }
 }
 
-// atop's command field holds a whole comm of this kernel.
-const _: () = assert!(COMLEN == constants::TASK_COMM_LEN);
-
-/// The comm of the current thread, or of its thread group leader for a
-/// process record.
-pub(crate) fn current_comm(kind: TaskKind) -> [u8; COMLEN] {
-    let mut comm = [0u8; COMLEN];
+/// The comm of the current thread, or of its thread group leader if
+/// `leader`.
+pub(crate) fn current_comm(leader: bool) -> [u8; COMM_LEN] {
+    let mut comm = [0u8; COMM_LEN];
     // SAFETY: `comm` is valid for writes of `comm.len()` bytes, the most
     // the function writes.
-    unsafe {
-        ffi::netatop_current_comm(
-            comm.as_mut_ptr().cast::<c_char>(),
-            comm.len(),
-            kind == TaskKind::Process,
-        )
-    };
+    unsafe { ffi::netatop_current_comm(comm.as_mut_ptr().cast::<c_char>(), comm.len(), leader) };
     comm
 }
 
-/// Whether the task `id` started at `start` (ns since boot) is still
-/// running: for a process, whether any of its threads lives.
-pub(crate) fn alive(id: i32, kind: TaskKind, start: u64) -> bool {
-    let (mut found_start, mut group_dead, mut exiting) = (0, false, false);
-    // SAFETY: All pointers are valid for writes; the lookup is done under
-    // RCU inside the function.
-    let ret =
-        unsafe { ffi::netatop_task_probe(id, &mut found_start, &mut group_dead, &mut exiting) };
-    ret == 0
-        && found_start == start
-        && match kind {
-            TaskKind::Process => !group_dead,
-            TaskKind::Thread => !exiting,
-        }
+/// What [`find`] tells of a task.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Found {
+    /// Its start time.
+    pub(crate) start: u64,
+    /// Its whole thread group has exited.
+    pub(crate) group_dead: bool,
+    /// The task itself is exiting.
+    pub(crate) exiting: bool,
 }
 
-/// The start time (ns since boot) of the task that has id `id` now, if
-/// any.
-pub(crate) fn start_of(id: i32) -> Option<u64> {
+/// The task that has id `id` now, if any.
+pub(crate) fn find(id: i32) -> Option<Found> {
     let (mut start, mut group_dead, mut exiting) = (0, false, false);
     // SAFETY: All pointers are valid for writes; the lookup is done under
     // RCU inside the function.
     let ret = unsafe { ffi::netatop_task_probe(id, &mut start, &mut group_dead, &mut exiting) };
-    (ret == 0).then_some(start)
+    (ret == 0).then_some(Found {
+        start,
+        group_dead,
+        exiting,
+    })
 }
 
 /// The epoch second of boot (`btime` of /proc/stat).
