@@ -6,7 +6,7 @@
 
 use crate::exits::WaitError;
 use crate::logic::abi::{NetPerTask, NETPERTASK_SIZE};
-use crate::logic::account::TaskKind;
+use crate::logic::key::TaskKind;
 use crate::logic::sockopt::{self, Command, Invalid};
 use crate::state::State;
 use crate::tasks;

@@ -13,7 +13,8 @@
 
 #![forbid(unsafe_code)]
 
-use crate::logic::account::{Handout, TaskRecord, EXIT_KEEP_SECS};
+use crate::logic::exits::{Handout, EXIT_KEEP_SECS};
+use crate::logic::record::TaskRecord;
 use crate::table::Budget;
 use crate::wrap::clock;
 use core::mem::size_of;

@@ -6,7 +6,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::logic::account::{keyed_hash, HASH_KEY_WORDS};
+use crate::logic::key::{keyed_hash, HASH_KEY_WORDS};
 use crate::wrap::random;
 
 /// A random key of the hash.

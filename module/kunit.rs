@@ -121,14 +121,15 @@ mod hash {
 
 #[kernel::macros::kunit_tests(netatop_quota)]
 mod quota {
-    use crate::logic::account::{Proto, SockKey};
+    use crate::logic::key::{Proto, SockKey};
+    use crate::logic::packet::Family;
     use crate::quota::{QuotaFull, Unowned, PORT_SLOTS, SLOTS};
 
     fn key(net: u64, local_port: u16) -> SockKey {
         SockKey {
             net,
             proto: Proto::Udp,
-            ipv6: false,
+            family: Family::Ipv4,
             local_port,
             remote_port: 0,
             local: [0; 16],

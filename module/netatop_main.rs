@@ -9,12 +9,18 @@
 //! `include/netatop.h`); `/proc/netatop` shows module-wide totals; the
 //! `knetatop` thread collects garbage every 15 seconds.
 //!
-//! Layout: the driver is this crate root and the files beside it (the
-//! shared `state`, the record `table`, the `exits` list, the `stats`, the
-//! getsockopt `control`); `logic/` is pure logic, also a host crate; `wrap/`
-//! holds the safe abstractions over kernel facilities the kernel crate
-//! lacks, and all of the module's `unsafe` code. The driver and the logic
-//! forbid `unsafe`; they reach C only through `wrap`.
+//! Layout: the driver is this crate root and the files beside it. The
+//! shared `state` and what each part does to it are in `state/`: the
+//! packet path (`packets`), charging owners (`charge`), binding readers
+//! (`readers`), garbage collection (`gc`), what user space reads
+//! (`report`). Beside it: the record `table`, the task records (`owners`),
+//! the exit list (`exits`), the getsockopt commands (`control`). `logic/`
+//! is pure logic, also a host crate: table keys and their hash (`key`),
+//! records and attribution (`record`), wire bytes (`wire`), the GC policy
+//! (`gc`), the exit protocol's rules (`exits`), header parsing, the ABI.
+//! `wrap/` holds the safe abstractions over kernel facilities the kernel
+//! crate lacks, and all of the module's `unsafe` code. The driver and the
+//! logic forbid `unsafe`; they reach C only through `wrap`.
 
 mod control;
 mod exits;

@@ -20,9 +20,9 @@
 #![forbid(unsafe_code)]
 
 use crate::logic::abi::{TaskCount, COMLEN};
-use crate::logic::account::{
-    self, Amount, Charge, Dir, Owner, Proto, SockRecord, TaskKind, TaskRecord,
-};
+use crate::logic::exits;
+use crate::logic::key::{Dir, Proto, TaskKind};
+use crate::logic::record::{self, Amount, Charge, Owner, SockRecord, TaskRecord};
 use crate::table::Budget;
 use crate::wrap::counters::{add_to_pairs, Pair};
 use core::mem::size_of;
@@ -48,7 +48,7 @@ pub(crate) struct TaskCell {
     btime: u64,
     comm: [u8; COMLEN],
     /// The counters, in [`TaskCount::as_array`]'s order, in pairs of
-    /// packets and bytes (the pair of a [`account::count_slot`] is half
+    /// packets and bytes (the pair of a [`record::count_slot`] is half
     /// of it).
     counts: [Pair; 4],
     /// Set when the record leaves the table.
@@ -125,9 +125,9 @@ impl TaskCell {
     }
 
     /// Whether a collection run under `bound` leaves this ended process
-    /// to a later run ([`account::exit_deferred`]).
+    /// to a later run ([`exits::exit_deferred`]).
     pub(crate) fn deferred(&self, bound: Option<u64>) -> bool {
-        account::exit_deferred(self.exit.load(Relaxed), bound)
+        exits::exit_deferred(self.exit.load(Relaxed), bound)
     }
 
     /// Whether the record was closed.
@@ -139,7 +139,7 @@ impl TaskCell {
     /// anything was (seldom: it takes a pass over the parts).
     #[inline(always)]
     fn charge(&self, proto: Proto, c: &Charge) {
-        let [packet, parked @ ..] = account::charge_parts(proto, c);
+        let [packet, parked @ ..] = record::charge_parts(proto, c);
         self.add(packet);
         if c.parked.packets() > 0 {
             for part in parked.into_iter().filter(|(_, a)| a.packets > 0) {
@@ -167,30 +167,29 @@ pub(crate) struct Cells {
 
 impl Cells {
     /// Whether these are the records of `owner`.
-    pub(crate) fn serve(&self, owner: &Owner) -> bool {
+    pub(crate) fn are_of(&self, owner: &Owner) -> bool {
         self.owner == *owner
     }
 
-    /// Whether these records can take a packet of `owner`: they are its
-    /// records, and hold its thread's too if the owner is the sender
-    /// (`creator`: a sender whose thread has no record gets one made).
-    pub(crate) fn hold(&self, owner: &Owner, creator: bool) -> bool {
-        self.serve(owner) && self.take(creator)
+    /// Whether these records can take a charge of `owner`: they are its
+    /// records, and [`Cells::complete_for`] the charge.
+    pub(crate) fn can_charge(&self, owner: &Owner, by_owner: bool) -> bool {
+        self.are_of(owner) && self.complete_for(by_owner)
     }
 
-    /// [`Cells::hold`] for records known to be the owner's, as those of a
-    /// [`SockEntry`] are: whether they hold the thread's record too, if
-    /// the owner is the sender (`creator`).
+    /// Whether these records are all a charge of their owner needs: a
+    /// packet the owner sends itself (`by_owner`) also needs its thread's
+    /// record, which is made for a sender whose thread has none.
     #[inline(always)]
-    pub(crate) fn take(&self, creator: bool) -> bool {
-        !(creator && self.thread.is_none())
+    pub(crate) fn complete_for(&self, by_owner: bool) -> bool {
+        !(by_owner && self.thread.is_none())
     }
 
     /// Charges a packet alone (`amount` of `proto` in `dir`, nothing
     /// parked) to the process and to the thread; as [`Cells::charge`].
     #[inline(always)]
     pub(crate) fn charge_packet(&self, proto: Proto, dir: Dir, amount: Amount) {
-        let pair = account::count_slot(proto, dir) / 2;
+        let pair = record::count_slot(proto, dir) / 2;
         add_to_pairs(
             &self.process.counts[pair],
             self.thread.as_ref().map(|t| &t.counts[pair]),

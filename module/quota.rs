@@ -30,7 +30,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::logic::account::SockKey;
+use crate::logic::key::SockKey;
 use kernel::sync::atomic::{Atomic, Relaxed};
 
 /// Per-namespace counters.

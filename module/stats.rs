@@ -5,10 +5,9 @@
 
 #![forbid(unsafe_code)]
 
-use crate::logic::account::Dir;
-use crate::logic::packet::Transport;
+use crate::logic::key::Dir;
+use crate::logic::packet::{Family, Transport};
 use crate::logic::procfs::{Counted, Snapshot};
-use crate::wrap::nf_hook::Family;
 use crate::wrap::percpu::PerCpuCounters;
 use kernel::prelude::*;
 

@@ -6,7 +6,8 @@
 #![forbid(unsafe_code)]
 
 use crate::logic::abi::COMLEN;
-use crate::logic::account::{Owner, TaskKind};
+use crate::logic::key::TaskKind;
+use crate::logic::record::Owner;
 use crate::wrap::task;
 
 // atop's command field holds a whole comm of this kernel.

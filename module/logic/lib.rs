@@ -12,10 +12,14 @@
 #![forbid(unsafe_code)]
 
 pub mod abi;
-pub mod account;
+pub mod exits;
+pub mod gc;
+pub mod key;
 pub mod packet;
 pub mod procfs;
+pub mod record;
 pub mod sockopt;
+pub mod wire;
 
 /// The layout of `include/netatop.h` as the C compiler sees it, written by
 /// `build.rs`; compared with the Rust definitions at compile time.

@@ -28,6 +28,13 @@ pub trait HeaderSource {
     fn bytes<const N: usize>(&self, offset: usize) -> Option<[u8; N]>;
 }
 
+/// The network protocol of a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
 /// The transport protocol of a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transport {

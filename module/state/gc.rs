@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Garbage collection, every 15 seconds in `knetatop` and when user space
+//! forces it: task records of tasks that ended are closed and taken out,
+//! socket records let go of them and go when they have outlived their
+//! use, and ended processes move to the exit list for netatopd. Process
+//! exits are numbered as they happen, so that a forced run can leave
+//! those after its request to the next one.
+
+#![forbid(unsafe_code)]
+
+use super::State;
+use crate::logic::exits::{self, GcRequest};
+use crate::logic::gc::{self, ForcedGc, SockVerdict, GC_INTERVAL_SECS};
+use crate::logic::key::TaskKind;
+use crate::logic::record::Owner;
+use crate::owners::{Cells, TaskCell};
+use crate::tasks;
+use crate::wrap::clock;
+use crate::wrap::exit_probe::ExitObserver;
+use crate::wrap::kthread::{self, ThreadMain};
+use kernel::alloc::KVVec;
+use kernel::prelude::*;
+use kernel::sync::atomic::{Full, Relaxed};
+use kernel::sync::Arc;
+use kernel::time::{delay::fsleep, Delta};
+
+/// Garbage collection runs start at least this far apart (milliseconds),
+/// unless the 15-second run comes sooner.
+const GC_MIN_INTERVAL_MS: u64 = 500;
+
+impl State {
+    /// Runs the garbage collector. A forced run (`NETATOP_FORCE_GC`)
+    /// returns once a run that started after the call has completed: it
+    /// runs itself, after waiting for the half second between two runs if
+    /// need be, unless another run started meanwhile.
+    ///
+    /// A run leaves processes that exited after a request of the last
+    /// second to a later run ([`exits::exit_bound`]).
+    pub(crate) fn collect_garbage(&self, forced: bool) {
+        if forced {
+            // Every exit counted here came before this request.
+            let exits = self.exits_seen.fetch_add(0, Full);
+            *self.request.lock() = Some(GcRequest {
+                exits_seen: exits,
+                at_ms: clock::now_ms(),
+            });
+        }
+        // A read-modify-write reads the newest count: every run counted
+        // here started before this request.
+        let seen = self.gc_started.fetch_add(0, Full);
+        let mut last = self.gc_last_start.lock();
+        if forced {
+            let started = self.gc_started.load(Relaxed);
+            match gc::forced_gc(seen, started, *last, clock::now_ms(), GC_MIN_INTERVAL_MS) {
+                ForcedGc::Covered => return,
+                ForcedGc::RunAfter(ms) => fsleep(Delta::from_millis(ms as i64)),
+                ForcedGc::Run => {}
+            }
+        }
+        let now = clock::now_ms();
+        *last = Some(now);
+        // Under the lock: a run starts.
+        self.gc_started.fetch_add(1, Full);
+
+        self.exits.expire();
+        let bound = exits::exit_bound(*self.request.lock(), now);
+        let (ended, mut lost) = self.collect_tasks(bound);
+        // The socket records let go of the closed task records (and those
+        // of ended processes go), under their bucket locks: after this
+        // pass no packet charges a closed record any more, and what the
+        // ended processes counted is final.
+        self.collect_sockets(now);
+        let mut exited = KVVec::new();
+        if exited
+            .reserve(ended.len(), GFP_KERNEL | __GFP_NOWARN)
+            .is_err()
+        {
+            lost += ended.len();
+        } else {
+            for cell in ended.iter() {
+                // Reserved above: cannot fail.
+                let _ = exited.push_within_capacity(cell.get());
+            }
+        }
+        // The last references to the records of ended processes go here,
+        // before the exit list takes their memory from the budget.
+        drop(ended);
+        lost += self.exits.append(&mut exited);
+        if lost > 0 {
+            pr_warn!(
+                "{} exited processes dropped: task memory bound (taskmem) reached or memory short\n",
+                lost
+            );
+        }
+    }
+
+    /// Takes the records of tasks that ended out of the task table and
+    /// closes them; returns those of processes, for the exit list once no
+    /// socket record holds them, and how many did not fit.
+    fn collect_tasks(&self, bound: Option<u64>) -> (KVVec<Arc<TaskCell>>, usize) {
+        let mut ended: KVVec<Arc<TaskCell>> = KVVec::new();
+        let mut lost = 0;
+        for b in 0..self.tasks.buckets() {
+            let mut chain = self.tasks.lock_index(b);
+            // Room for the whole chain, made without the bucket lock.
+            while ended.capacity() - ended.len() < chain.len() {
+                let need = chain.len();
+                drop(chain);
+                let grown = ended.reserve(need, GFP_KERNEL | __GFP_NOWARN).is_ok();
+                chain = self.tasks.lock_index(b);
+                if !grown {
+                    break;
+                }
+            }
+            let mut i = 0;
+            while i < chain.len() {
+                let t = &chain[i];
+                if tasks::alive(t.id, t.kind, t.start) || t.deferred(bound) {
+                    i += 1;
+                    continue;
+                }
+                if let Some(cell) = self.tasks.remove(&mut chain, i) {
+                    // Closed: the socket records let go of it next.
+                    cell.close();
+                    if cell.kind == TaskKind::Process && ended.push_within_capacity(cell).is_err() {
+                        lost += 1;
+                    }
+                }
+            }
+        }
+        (ended, lost)
+    }
+
+    fn collect_sockets(&self, now: u64) {
+        for b in 0..self.socks.buckets() {
+            let mut chain = self.socks.lock_index(b);
+            let mut i = 0;
+            while i < chain.len() {
+                let e = &chain[i];
+                let r = e.record;
+                let owner_alive = r
+                    .owner
+                    .is_none_or(|o| self.process_known(&o, e.cells.as_ref()));
+                match r.verdict(now, owner_alive) {
+                    SockVerdict::Keep => {
+                        // Closed records are charged no more: let them go
+                        // (a sender looks its records up anew).
+                        let e = &mut chain[i];
+                        if let Some(k) = &mut e.cells {
+                            if k.process.is_closed() {
+                                e.cells = None;
+                            } else if k.thread.as_ref().is_some_and(|t| t.is_closed()) {
+                                k.thread = None;
+                            }
+                        }
+                        i += 1;
+                    }
+                    SockVerdict::Drop => {
+                        self.socks.remove(&mut chain, i);
+                    }
+                    SockVerdict::DropUnident => {
+                        self.socks.remove(&mut chain, i);
+                        self.forget_unowned(&r);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the process `o` belongs to still has a record: an open
+    /// one among the socket's `cells`, or one in the table.
+    fn process_known(&self, o: &Owner, cells: Option<&Cells>) -> bool {
+        if let Some(k) = cells.filter(|k| k.are_of(o)) {
+            return !k.process.is_closed();
+        }
+        let chain = self.tasks.lock(self.task_hash(o.tgid, TaskKind::Process));
+        chain
+            .iter()
+            .any(|t| t.is(o.tgid, TaskKind::Process, o.process_start))
+    }
+}
+
+impl ExitObserver for State {
+    /// Numbers the exit and marks the process's record with it, if it has
+    /// one.
+    fn exited(&self, tgid: i32, start: u64) {
+        let n = self.exits_seen.fetch_add(1, Full) + 1;
+        let chain = self.tasks.lock(self.task_hash(tgid, TaskKind::Process));
+        if let Some(t) = chain.iter().find(|t| t.is(tgid, TaskKind::Process, start)) {
+            t.exited(n);
+        }
+    }
+}
+
+impl ThreadMain for State {
+    fn run(&self, me: &kthread::Running) {
+        while !me.should_stop() {
+            self.collect_garbage(false);
+            kthread::sleep_interruptible((GC_INTERVAL_SECS * 1000) as u32);
+        }
+    }
+}

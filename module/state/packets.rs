@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The packet path: every packet the netfilter hooks see is counted,
+//! given its socket record (made if a local socket sends or takes it)
+//! and charged to the socket's owner, or parked on the record until the
+//! socket has one.
+
+#![forbid(unsafe_code)]
+
+use super::State;
+use crate::logic::key::{Dir, Proto, SockKey};
+use crate::logic::packet::{self, Family, HeaderSource};
+use crate::logic::record::{self, Charge, Owner, Seen, SockRecord};
+use crate::logic::wire::{self, wire_amount};
+use crate::owners::{Cells, SockEntry};
+use crate::quota::{QuotaFull, Unowned};
+use crate::table::{Bucket, Chain};
+use crate::tasks;
+use crate::wrap::clock;
+use crate::wrap::nf_hook::{self, Hook, Observer, Packet};
+use crate::wrap::sync::BhOff;
+use kernel::sync::atomic::Relaxed;
+
+/// A new record without an owner that finds its quota full looks for one
+/// to take the place of in this many buckets, or more until it finds one.
+const REPLACE_SAMPLE: usize = 8;
+
+/// Extra bytes on the wire for each additional fragment's network header.
+const IPV4_FRAG_HDR: u32 = 20;
+const IPV6_FRAG_HDR: u32 = 40 + 8;
+
+impl HeaderSource for Packet<'_> {
+    #[inline(always)]
+    fn bytes<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+        self.header::<N>(offset)
+    }
+}
+
+impl Observer for State {
+    #[inline(always)]
+    fn observe(&self, p: &Packet<'_>) {
+        // The socket bucket, twice for a new record, and a task bucket for
+        // a new owner: bottom halves off once for all.
+        let bh = p.bh_off();
+        self.account(p, &bh);
+    }
+}
+
+impl State {
+    /// Counts and charges one packet, while `bh` keeps bottom halves off.
+    #[inline(always)]
+    fn account(&self, p: &Packet<'_>, bh: &BhOff) {
+        match p.counted_segments() {
+            Some(segs) => self.account_segments(p, bh, |_| segs),
+            None => self.account_uncounted(p, bh),
+        }
+    }
+
+    /// [`State::account`] of a GSO packet whose segments the stack has not
+    /// counted: seldom, so a copy of the path out of line, which leaves the
+    /// common one as it would be without such packets.
+    #[cold]
+    #[inline(never)]
+    fn account_uncounted(&self, p: &Packet<'_>, bh: &BhOff) {
+        self.account_segments(p, bh, |h| {
+            wire::wire_segments(0, p.gso_size(), p.len(), h.header_len)
+        });
+    }
+
+    /// [`State::account`] with the packet's `segments` on the wire, given
+    /// its headers.
+    #[inline(always)]
+    fn account_segments(
+        &self,
+        p: &Packet<'_>,
+        bh: &BhOff,
+        segments: impl FnOnce(&packet::Headers) -> u32,
+    ) {
+        let dir = match p.hook() {
+            Hook::LocalIn => Dir::In,
+            Hook::LocalOut => Dir::Out,
+        };
+        let (family, h, frag_hdr_len) = match p.family() {
+            nf_hook::Family::Ipv4 => (Family::Ipv4, packet::parse_ipv4(p), IPV4_FRAG_HDR),
+            nf_hook::Family::Ipv6 => (Family::Ipv6, packet::parse_ipv6(p), IPV6_FRAG_HDR),
+        };
+        let segs = segments(&h);
+        self.stats.packet(family, dir, h.transport, u64::from(segs));
+        let Some(key) = SockKey::of(&h, dir, p.net_cookie(), family) else {
+            // TCP or UDP without ports (a later fragment): nobody to charge.
+            self.stats.unidentified(dir, h.transport, u64::from(segs));
+            return;
+        };
+        let dev = p.device();
+        let amount = wire_amount(
+            p.len(),
+            segs,
+            h.header_len,
+            dev.map_or(0, |d| d.mtu),
+            dev.map_or(0, |d| d.hard_header_len),
+            frag_hdr_len,
+        );
+        let sender = p.sender().map(tasks::owner);
+        let seen = Seen {
+            dir,
+            amount,
+            sk_state: p.socket_state(),
+            now: clock::now_ms(),
+        };
+
+        let hash = self.hash_key.hash(key.words().as_slice());
+        if self.on_record(&mut self.socks.lock_within(hash, bh), &key, &seen, sender) {
+            return;
+        }
+        // The socket lookup runs without the bucket lock; another CPU may
+        // add the record meanwhile.
+        let socket_takes = || p.has_socket();
+        if !record::creates_record(dir, sender.is_some(), socket_takes) {
+            self.stats.unidentified(dir, h.transport, amount.packets);
+            return;
+        }
+        let mut chain = self.socks.lock_within(hash, bh);
+        if self.on_record(&mut chain, &key, &seen, sender) {
+            return;
+        }
+        let mut record = SockRecord::new(key, seen.now);
+        let charge = record.on_packet(&seen, sender);
+        let mut entry = SockEntry {
+            record,
+            cells: None,
+        };
+        if charge.is_some() {
+            // Charged whether or not the record finds room.
+            self.settle(&mut entry.cells, key.proto, charge, amount.packets, sender);
+            self.add(&mut chain, hash, entry, bh);
+        } else if self.add(&mut chain, hash, entry, bh) {
+            self.stats.park(amount.packets);
+        } else {
+            // Neither recorded nor charged.
+            drop(chain);
+            self.stats.unidentified(dir, h.transport, amount.packets);
+        }
+    }
+
+    /// A packet on the record of `key` in a locked bucket, if it has one:
+    /// updates it and charges or parks the packet; whether it had one.
+    #[inline(always)]
+    fn on_record(
+        &self,
+        chain: &mut Chain<SockEntry>,
+        key: &SockKey,
+        seen: &Seen,
+        sender: Option<Owner>,
+    ) -> bool {
+        let Some(e) = chain.iter_mut().find(|e| e.record.key == *key) else {
+            return false;
+        };
+        // Most packets: the owner stays, and the entry holds its records.
+        if let Some(st) = e.record.steady_owner(seen, sender) {
+            // The entry's records are its owner's (`SockEntry`).
+            if let Some(k) = e.cells.as_ref().filter(|k| k.complete_for(st.by_owner)) {
+                e.record.touch(seen);
+                k.charge_packet(key.proto, seen.dir, seen.amount);
+                return true;
+            }
+        }
+        let charge = self.update(&mut e.record, seen, sender);
+        self.settle(&mut e.cells, key.proto, charge, seen.amount.packets, sender);
+        true
+    }
+
+    /// A packet on an existing record; an unowned record that gets an
+    /// owner leaves the unowned quota.
+    #[inline(always)]
+    fn update(
+        &self,
+        record: &mut SockRecord,
+        seen: &Seen,
+        sender: Option<Owner>,
+    ) -> Option<Charge> {
+        let unowned = record.owner.is_none();
+        let charge = record.on_packet(seen, sender);
+        if unowned && record.owner.is_some() {
+            self.unowned.release(&record.key);
+        }
+        charge
+    }
+
+    /// Charges what a packet on a socket record left to charge, or counts
+    /// its `packets` as parked there.
+    #[inline(always)]
+    fn settle(
+        &self,
+        cells: &mut Option<Cells>,
+        proto: Proto,
+        charge: Option<Charge>,
+        packets: u64,
+        sender: Option<Owner>,
+    ) {
+        match charge {
+            None => self.stats.park(packets),
+            Some(c) => {
+                self.stats.unpark(c.parked.packets());
+                self.charge(cells, proto, &c, sender == Some(c.owner));
+            }
+        }
+    }
+
+    /// Adds a new record to its locked bucket, that of `hash`, within the
+    /// unowned quota if it has no owner; whether it was added.
+    fn add(&self, chain: &mut Chain<SockEntry>, hash: u64, entry: SockEntry, bh: &BhOff) -> bool {
+        let key = entry.record.key;
+        let unowned = entry.record.owner.is_none();
+        if unowned {
+            if let Err(full) = self.unowned.admit(&key) {
+                if !self.replace_unowned(chain, hash, &key, full, bh)
+                    || self.unowned.admit(&key).is_err()
+                {
+                    self.unowned.refuse();
+                    return false;
+                }
+            }
+        }
+        let added = self.socks.insert(chain, entry).is_some();
+        if unowned && !added {
+            self.unowned.release(&key);
+        }
+        added
+    }
+
+    /// Removes the least recently active record without an owner that may
+    /// give way to a new one of `key`, which found the quota `full`: of
+    /// those in [`REPLACE_SAMPLE`] buckets, or in more until there is one,
+    /// never waiting for a bucket lock. `chain` is the locked bucket of
+    /// `hash`. Whether one was removed.
+    #[cold]
+    #[inline(never)]
+    fn replace_unowned(
+        &self,
+        chain: &mut Chain<SockEntry>,
+        hash: u64,
+        key: &SockKey,
+        full: QuotaFull,
+        bh: &BhOff,
+    ) -> bool {
+        /// Where the oldest candidate so far is.
+        enum Found<'a> {
+            None,
+            Here(usize),
+            There(Bucket<'a, SockEntry>, usize),
+        }
+        let oldest = |c: &Chain<SockEntry>| {
+            c.iter()
+                .enumerate()
+                .filter(|(_, e)| {
+                    e.record.owner.is_none() && Unowned::may_replace(full, &e.record.key, key)
+                })
+                .min_by_key(|(_, e)| e.record.last_active)
+                .map(|(i, e)| (i, e.record.last_active))
+        };
+        let buckets = self.socks.buckets();
+        let here = self.socks.index(hash);
+        let start = self.replace_from.fetch_add(REPLACE_SAMPLE, Relaxed);
+        let mut found = Found::None;
+        let mut found_active = u64::MAX;
+        for step in 0..buckets {
+            if step >= REPLACE_SAMPLE && !matches!(found, Found::None) {
+                break;
+            }
+            let b = start.wrapping_add(step) % buckets;
+            if b == here {
+                if let Some((i, active)) = oldest(chain).filter(|c| c.1 < found_active) {
+                    (found, found_active) = (Found::Here(i), active);
+                }
+                continue;
+            }
+            let Some(bucket) = self.socks.try_lock_index_within(b, bh) else {
+                continue;
+            };
+            if let Some((i, active)) = oldest(&bucket).filter(|c| c.1 < found_active) {
+                // The bucket of an older candidate, if any, is unlocked.
+                (found, found_active) = (Found::There(bucket, i), active);
+            }
+        }
+        let gone = match found {
+            Found::None => return false,
+            Found::Here(i) => self.socks.remove(chain, i),
+            Found::There(mut bucket, i) => self.socks.remove(&mut bucket, i),
+        };
+        let Some(gone) = gone else {
+            return false;
+        };
+        self.forget_unowned(&gone.record);
+        self.unowned.replace();
+        true
+    }
+}
