@@ -37,19 +37,25 @@ record() {
 	fi
 }
 
+# ktap_results NAME FILE: each KTAP result line of FILE ("ok N T",
+# "not ok N T") as the result NAME::T; fails when FILE has none.
+ktap_results() {
+	sed -n "s/^ok [0-9][0-9]* \([^ ]*\).*/PASS $1::\1/p; s/^not ok [0-9][0-9]* \([^ ]*\).*/FAIL $1::\1/p" \
+		"$2" >>"$results"
+	grep -q '^ok [0-9]\|^not ok [0-9]' "$2"
+}
+
 # vm_tests NAME VM-RUN-ARGS...: one VM boot of tests, its logs kept in
-# $logs/NAME. Each "ok T" / "FAIL T: why" line it prints becomes a result
-# NAME::T; NAME::vm_finished_in_time and NAME::kernel_log_has_no_splat are
-# added, and NAME::no_test_ran fails when it printed none.
+# $logs/NAME. Each test it reports in KTAP becomes a result NAME::T;
+# NAME::vm_finished_in_time and NAME::kernel_log_has_no_splat are added,
+# and NAME::no_test_ran fails when it reported none.
 vm_tests() {
 	local name=$1 dir="$logs/$1" status
 	shift
 	mkdir -p "$dir"
 	"$NETATOP_TOP/scripts/vm-run.sh" --no-build --keep "$dir" "$@" | tee "$dir/tests.log"
 	status=${PIPESTATUS[0]}
-	sed -n "s/^ok \([^ ]*\).*/PASS $name::\1/p; s/^FAIL \([^:]*\):.*/FAIL $name::\1/p" \
-		"$dir/tests.log" >>"$results"
-	grep -q '^ok \|^FAIL ' "$dir/tests.log" || echo "FAIL $name::no_test_ran" >>"$results"
+	ktap_results "$name" "$dir/tests.log" || echo "FAIL $name::no_test_ran" >>"$results"
 	record "$name::vm_finished_in_time" [ "$status" -ne 124 ]
 	record "$name::kernel_log_has_no_splat" test -f "$dir/splats" -a ! -s "$dir/splats"
 }
@@ -70,174 +76,19 @@ grep -q '^test result:' "$logs/host-tests.log" || echo "FAIL host::cargo_test_bu
 # suite) built with the kernel's CLIPPY=1 and no warning at all.
 record host::cargo_fmt_check cargo fmt --all --check
 record host::cargo_clippy_denies_warnings cargo clippy --workspace --all-targets --locked -- -D warnings
-module_rustfmt() {
-	local ksrc
-	ksrc=$(readlink -f "$(kernel_build_dir)/source")
-	rustfmt --check --edition 2021 --config-path "$ksrc/.rustfmt.toml" \
-		module/netatop_main.rs module/logic/lib.rs module/logic/build.rs
-}
-record host::module_rustfmt_with_the_kernels_config module_rustfmt
-module_clippy() {
-	local dir="$NETATOP_TOP/out/clippy-module" out
-	copy_module_sources "$dir"
-	# Rebuild the crate every time, so its warnings are printed every time.
-	rm -f "$dir/module/netatop_main.o"
-	out=$(make -C "$dir" module KDIR="$(kernel_build_dir)" CLIPPY=1 NETATOP_KUNIT=1 2>&1) ||
-		{ echo "$out"; return 1; }
-	if echo "$out" | grep -q -E '^(warning|error)'; then
-		echo "$out"
-		return 1
-	fi
-}
-record host::module_builds_clean_under_kernel_clippy module_clippy
-
-# module/wrap/ is written as kernel abstractions are: it names nothing of
-# the driver or the logic (no crate:: path at all).
-wrap_is_domain_free() {
-	! grep -rn 'crate::' module/wrap.rs module/wrap/
-}
-record host::wrap_names_nothing_of_the_driver_or_the_logic wrap_is_domain_free
-
-dkms_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' dkms.conf)
-# README's "Installing" tells Debian users to install exactly the kernel
-# packages the stock kernel tests below install, and names the packages
-# of this version; the DKMS module's version is the packages' upstream
-# version.
-readme_install_check() {
-	local suite line version rc=0
-	for suite in forky trixie-backports; do
-		while read -r line; do
-			grep -qxF "$line" README.md || { echo "README lacks: $line"; rc=1; }
-		done < <("$NETATOP_TOP/scripts/stock-kernel.sh" "$suite" --packages)
-	done
-	version=$(dpkg-parsechangelog -l debian/changelog -S Version)
-	line="apt install ../netatop-dkms_${version}_all.deb ../netatopd_${version}_amd64.deb"
-	grep -qxF "$line" README.md || { echo "README lacks: $line"; rc=1; }
-	[ "${version%-*}" = "$dkms_ver" ] || { echo "dkms.conf has $dkms_ver, debian/changelog $version"; rc=1; }
-	grep -qF "/usr/src/netatop-$dkms_ver" README.md || { echo "README lacks /usr/src/netatop-$dkms_ver"; rc=1; }
-	# The booted system configures atop's logging service with README's line.
-	line=$(sed -n 's/^\t\(sed -i .*LOGOPTS.* systemctl restart atop\) || return 1$/\1/p' tests/debian/system-test.sh)
-	[ -n "$line" ] && grep -qxF "$line" README.md || { echo "README lacks the logging service line '$line'"; rc=1; }
-	return $rc
-}
-record host::readme_installing_names_what_the_stock_tests_install readme_install_check
-
+record host::module_rustfmt_with_the_kernels_config tests/host/module-rustfmt.sh
+record host::module_builds_clean_under_kernel_clippy tests/host/module-clippy.sh
+record host::wrap_names_nothing_of_the_driver_or_the_logic tests/host/wrap-is-domain-free.sh
+record host::readme_installing_names_what_the_stock_tests_install tests/host/readme-installing.sh
 # The man pages must lint clean (warnings and errors; style notes aside).
 record host::man_pages_pass_mandoc_lint mandoc -T lint -W warning man/*.[0-9]
-
-kver=$(cat "$(kernel_build_dir)/include/config/kernel.release")
-
-# 'make uninstall' removes every file 'make install' put there.
-uninstall_check() {
-	local tree rc=0
-	tree=$(mktemp -d)
-	make -s install DESTDIR="$tree" KVER="$kver" >/dev/null &&
-		[ -n "$(find "$tree" -type f)" ] &&
-		make -s uninstall DESTDIR="$tree" KVER="$kver" >/dev/null &&
-		[ -z "$(find "$tree" -type f)" ] || { find "$tree" -type f; rc=1; }
-	rm -rf "$tree"
-	return $rc
-}
-record host::make_uninstall_removes_what_install_put uninstall_check
-
-# The Makefile's choice of compiler (tools/kernel-toolchain.sh): the
-# kernel's own rustc; another version, or a tree without a configured
-# kernel, is refused with a message naming the problem.
-toolchain_check() {
-	local kdir out fake rc=0
-	kdir=$(kernel_build_dir)
-	out=$(sh tools/kernel-toolchain.sh "$kdir") || return 1
-	set -- $out
-	[ "$("${1#RUSTC=}" --version)" = "$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT=//p' "$kdir/include/config/auto.conf")" ] ||
-		{ echo "picked $out"; return 1; }
-	fake=$(mktemp -d)
-	printf '#!/bin/sh\necho "rustc 1.0.0 (elsewhere)"\n' >"$fake/rustc"
-	chmod +x "$fake/rustc"
-	if out=$(RUSTC="$fake/rustc" sh tools/kernel-toolchain.sh "$kdir" 2>&1); then
-		echo "accepted a rustc of another version: $out"; rc=1
-	elif ! echo "$out" | grep -q "rustc 1.0.0 (elsewhere)"; then
-		echo "message does not name the compiler's version: $out"; rc=1
-	fi
-	rm -rf "$fake"
-	if out=$(sh tools/kernel-toolchain.sh "$fake" 2>&1) || ! echo "$out" | grep -q "auto.conf not found"; then
-		echo "a tree without a kernel: $out"; rc=1
-	fi
-	return $rc
-}
-record host::kernel_toolchain_picks_the_kernels_rustc_and_refuses_others toolchain_check
-
-# tools/rust-kbuild.sh, which 'make dkms' asks for the tree to build in:
-# a kernel tree with Rust metadata as it is; without, each missing piece
-# is one line naming the Debian package (checked with a fake kernel tree
-# of release 7.99.1-test, and NETATOP_KBUILD_ROOT in a scratch directory).
-rust_kbuild_check() {
-	local k fake out rc=0
-	k=$(mktemp -d)
-	fake=$(mktemp -d)
-	mkdir -p "$k/include/config" "$k/rust" "$k/scripts" "$fake/bin" "$fake/sysroot"
-	echo "CONFIG_RUST=y" >"$k/.config"
-	: >"$k/Module.symvers"
-	{
-		echo "CONFIG_RUST=y"
-		echo "CONFIG_RUSTC_VERSION_TEXT=$(/usr/bin/rustc --version)"
-		echo "CONFIG_BINDGEN_VERSION_TEXT=$(bindgen --version)"
-		echo "CONFIG_CC_IS_GCC=y"
-		echo "CONFIG_CC_VERSION_TEXT=$(gcc --version | head -n 1)"
-	} >"$k/include/config/auto.conf"
-	kbuild() { # EXPECTED-TEXT: fails with one line containing it
-		local out
-		if out=$(NETATOP_KBUILD_ROOT="$fake" sh tools/rust-kbuild.sh 7.99.1-test "$k" 2>&1); then
-			echo "succeeded, expected '$1': $out"
-			return 1
-		fi
-		[ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -qF "$1" ||
-			{ echo "expected one line with '$1': $out"; return 1; }
-	}
-	touch "$k/rust/libkernel.rmeta" "$k/scripts/target.json"
-	out=$(NETATOP_KBUILD_ROOT="$fake" sh tools/rust-kbuild.sh 7.99.1-test "$k") && [ "$out" = "$k" ] ||
-		{ echo "a tree with metadata: $out"; rc=1; }
-	rm "$k/rust/libkernel.rmeta" "$k/scripts/target.json"
-	printf '#!/bin/sh\ncase "$1" in --version) /usr/bin/rustc --version ;; *) echo %s ;; esac\n' \
-		"$fake/sysroot" >"$fake/bin/rustc"
-	chmod +x "$fake/bin/rustc"
-	RUSTC="$fake/bin/rustc" kbuild "(Debian: rust-src)" || rc=1
-	sed -i 's/^CONFIG_BINDGEN_VERSION_TEXT=.*/CONFIG_BINDGEN_VERSION_TEXT=bindgen 0.1.0/' "$k/include/config/auto.conf"
-	kbuild "the kernel was built with bindgen 0.1.0: install that version (Debian: bindgen)" || rc=1
-	sed -i "s/^CONFIG_BINDGEN_VERSION_TEXT=.*/CONFIG_BINDGEN_VERSION_TEXT=$(bindgen --version)/" "$k/include/config/auto.conf"
-	sed -i 's/^CONFIG_CC_VERSION_TEXT=.*/CONFIG_CC_VERSION_TEXT=gcc-77 (Debian 77.1.0-1) 77.1.0/' "$k/include/config/auto.conf"
-	kbuild "(Debian: gcc-77)" || rc=1
-	sed -i "s/^CONFIG_CC_VERSION_TEXT=.*/CONFIG_CC_VERSION_TEXT=$(gcc --version | head -n 1)/" "$k/include/config/auto.conf"
-	# Every tool present (stubs where this machine lacks one), no source.
-	for tool in make bc flex bison xz pahole openssl python3; do
-		command -v "$tool" >/dev/null || printf '#!/bin/sh\n' >"$fake/bin/$tool"
-		chmod +x "$fake/bin/$tool" 2>/dev/null || true
-	done
-	rm "$fake/bin/rustc"
-	PATH="$fake/bin:$PATH" kbuild "/usr/src/linux-source-7.99.tar.xz not found" || rc=1
-	PATH="$fake/bin:$PATH" kbuild "(Debian: linux-source-7.99)" || rc=1
-	[ -z "$(ls "$fake" | grep -v '^bin$\|^sysroot$')" ] || { echo "wrote into NETATOP_KBUILD_ROOT: $(ls "$fake")"; rc=1; }
-	rm -rf "$k" "$fake"
-	return $rc
-}
-record host::rust_kbuild_uses_a_tree_with_metadata_and_names_what_is_missing rust_kbuild_check
-
-# DKMS: 'dkms add' and 'dkms build' of the tracked source files, in private
-# trees (nothing of the host's /usr/src, /var/lib/dkms or /lib/modules is
-# touched), against the test kernel. The module it builds is loaded in the
-# installation boot below.
+record host::make_uninstall_removes_what_install_put tests/host/make-uninstall.sh
+record host::kernel_toolchain_picks_the_kernels_rustc_and_refuses_others tests/host/kernel-toolchain.sh
+record host::rust_kbuild_uses_a_tree_with_metadata_and_names_what_is_missing tests/host/rust-kbuild.sh
+# The module 'dkms build' makes is loaded in the installation boot below.
 dkms_dir=$(mktemp -d)
-dkms_build() {
-	local ver=$dkms_ver src tree=("--sourcetree" "$dkms_dir/src" "--dkmstree" "$dkms_dir/dkms")
-	src="$dkms_dir/src/netatop-$ver"
-	mkdir -p "$src" "$dkms_dir/dkms"
-	git ls-files -z | xargs -0 cp --parents -t "$src"
-	dkms add -m netatop -v "$ver" "${tree[@]}" &&
-		dkms build -m netatop -v "$ver" -k "$kver" --kernelsourcedir "$(kernel_build_dir)" "${tree[@]}" &&
-		dkms status -m netatop -v "$ver" -k "$kver" "${tree[@]}" | grep -q ': built$\|, built$' &&
-		cp "$dkms_dir/dkms/netatop/$ver/$kver/$(uname -m)/module/netatop.ko" "$dkms_dir/netatop-dkms.ko"
-}
 dkms_check() {
-	dkms_build >"$logs/dkms.log" 2>&1 && return 0
+	"$NETATOP_TOP/tests/host/dkms-build.sh" "$dkms_dir" >"$logs/dkms.log" 2>&1 && return 0
 	tail -n 20 "$logs/dkms.log"
 	find "$dkms_dir" -name make.log -exec tail -n 30 {} \;
 	return 1
@@ -247,28 +98,10 @@ record host::dkms_builds_the_module_for_the_test_kernel dkms_check
 # 'make install' into a staging root, with the shared libraries the
 # installed netatopd needs; booted as the guest's root below.
 stage=$(mktemp -d)
-make -s install DESTDIR="$stage" KVER="$kver" >/dev/null
+make -s install DESTDIR="$stage" KVER="$(cat "$(kernel_build_dir)/include/config/kernel.release")" >/dev/null
 copy_libs "$stage" "$stage/usr/sbin/netatopd"
 
-# 'systemd-analyze verify' of the installed units, in a root holding what
-# they name; a warning (e.g. an unknown key) fails it as well.
-units_verify() {
-	local vroot out rc
-	vroot=$(mktemp -d)
-	cp -a "$stage"/. "$vroot"/
-	mkdir -p "$vroot/usr/lib/systemd" "$vroot/usr/bin" "$vroot/usr/sbin"
-	cp -a /usr/lib/systemd/system "$vroot/usr/lib/systemd/"
-	ln -s usr/bin "$vroot/bin"
-	ln -s usr/sbin "$vroot/sbin"
-	cp /usr/bin/kmod /usr/bin/kill "$vroot/usr/bin/"
-	ln -s ../bin/kmod "$vroot/usr/sbin/modprobe"
-	out=$(systemd-analyze verify --man=no --root="$vroot" "$vroot"/lib/systemd/system/netatop*.service 2>&1)
-	rc=$?
-	rm -rf "$vroot"
-	echo "$out"
-	[ $rc -eq 0 ] && [ -z "$out" ]
-}
-record host::systemd_units_verify_cleanly units_verify
+record host::systemd_units_verify_cleanly tests/host/units-verify.sh "$stage"
 log "host tests took $((SECONDS - t1)) s"
 
 # --- VM boots ---
@@ -312,10 +145,11 @@ lean_tests=(
 )
 # The load message names both probes it could not register.
 # shellcheck disable=SC2016 # expanded in the guest
-lean_probes='said() { if dmesg | grep -qF "netatop: no probe on $2 (error -2)"; then echo "ok $1";
-		else echo "FAIL $1: no \"no probe on $2\" in the kernel log"; fi; }
-	said load_says_there_is_no_probe_on_socket_reads "socket reads"
-	said load_says_there_is_no_probe_on_process_exits "process exits"'
+lean_probes='. /checks.sh
+	said() { dmesg | grep -qF "netatop: no probe on $1 (error -2)" || { echo "no \"no probe on $1\" in the kernel log"; return 1; }; }
+	check load_says_there_is_no_probe_on_socket_reads said "socket reads"
+	check load_says_there_is_no_probe_on_process_exits said "process exits"
+	summary'
 # scripts/test.sh NAME...: those of them (the first one loads the module).
 [ $# -eq 0 ] || mapfile -t lean_tests < <(printf '%s\n' "${lean_tests[@]}" | grep -xF "$(printf '%s\n' "$@")")
 [ ${#lean_tests[@]} -eq 0 ] ||
@@ -340,10 +174,6 @@ stock_tests=$("$NETATOP_TOP/target/guest/x86_64-unknown-linux-gnu/release/netato
 	grep -vxF "$(printf '%s\n' "${stock_exclude[@]}")")
 # scripts/test.sh NAME...: only those.
 [ $# -eq 0 ] || stock_tests=$(echo "$stock_tests" | grep -xF "$(printf '%s\n' "$@")" || echo none_selected)
-# checks NAME FILE: the "ok T" / "FAIL T: why" lines of FILE as results NAME::T.
-checks() {
-	sed -n "s/^ok \([^ ]*\).*/PASS $1::\1/p; s/^FAIL \([^:]*\):.*/FAIL $1::\1/p" "$2" >>"$results"
-}
 stock_suite() { # SUITE
 	local suite=$1 root kver boot tree debs rc version t0=$SECONDS
 	debs="$logs/debian-$suite"
@@ -368,8 +198,7 @@ stock_suite() { # SUITE
 	log "stock kernel $kver of $suite: packages and chroot ready after $((SECONDS - t0)) s"
 	"$NETATOP_TOP/tests/debian/lifecycle.sh" "$suite" "$root" "$debs" "$debs/previous" install |
 		tee "$logs/$boot-lifecycle.log"
-	checks "$boot" "$logs/$boot-lifecycle.log"
-	grep -q '^ok ' "$logs/$boot-lifecycle.log" || echo "FAIL $boot::no_lifecycle_check_ran" >>"$results"
+	ktap_results "$boot" "$logs/$boot-lifecycle.log" || echo "FAIL $boot::no_lifecycle_check_ran" >>"$results"
 	log "stock kernel $kver of $suite: life cycle up to the upgrade took $((SECONDS - t0)) s"
 	tree=$(mktemp -d)
 	"$NETATOP_TOP/scripts/stock-kernel.sh" "$suite" --guest-tree "$kver" "$tree"
@@ -382,7 +211,7 @@ stock_suite() { # SUITE
 	# the upgrade in it.
 	"$NETATOP_TOP/tests/debian/lifecycle.sh" "$suite" "$root" "$debs" "$debs/previous" prepare-boot |
 		tee "$logs/$boot-prepare-boot.log"
-	checks "$boot" "$logs/$boot-prepare-boot.log"
+	ktap_results "$boot" "$logs/$boot-prepare-boot.log"
 	version=$(dpkg-deb -f "$(ls "$debs"/netatopd_*.deb)" Version)
 	vm_tests "$boot-system" --kernel "$root/boot/vmlinuz-$kver" --initrd "$root/boot/initrd.img-$kver" \
 		--disk "$root" --timeout 900 \
@@ -391,7 +220,7 @@ stock_suite() { # SUITE
 		-- sh /system-test.sh "$kver" "/root/netatopd_${version}_amd64.deb"
 	"$NETATOP_TOP/tests/debian/lifecycle.sh" "$suite" "$root" "$debs" "$debs/previous" purge |
 		tee "$logs/$boot-purge.log"
-	checks "$boot" "$logs/$boot-purge.log"
+	ktap_results "$boot" "$logs/$boot-purge.log"
 	log "stock kernel $kver of $suite: packages, chroot, life cycle and boots took $((SECONDS - t0)) s"
 }
 stock_suite forky

@@ -1,6 +1,6 @@
 # Run inside the test VM by scripts/test.sh over a root installed with
-# 'make install DESTDIR=...'. Prints "ok NAME" or "FAIL NAME: why" per
-# check and ends with "N passed, N failed".
+# 'make install DESTDIR=...'. Reports each check in KTAP (vm/checks.sh)
+# and ends with "N passed, N failed".
 . /checks.sh
 kver=$(uname -r)
 

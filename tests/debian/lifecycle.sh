@@ -16,8 +16,8 @@
 # previous one (scripts/debian-packages.sh --previous). 'install' leaves
 # this version installed; 'prepare-boot' takes netatopd back to the
 # previous version, so that the booted system (tests/debian/system-test.sh)
-# can upgrade it; 'purge' removes both packages. Prints "ok NAME" or
-# "FAIL NAME: why" per check.
+# can upgrade it; 'purge' removes both packages. Reports each check in
+# KTAP (vm/checks.sh).
 set -uo pipefail
 . "$(dirname "$0")/../../scripts/env.sh"
 . "$NETATOP_TOP/vm/checks.sh"

@@ -3,7 +3,7 @@
 # kernel, its systemd as PID 1, netatop's packages installed with apt
 # (tests/debian/lifecycle.sh), netatopd at the previous version, and the
 # suite's atop with its services. Nobody has started anything of ours.
-# Prints "ok NAME" or "FAIL NAME: why" per check and ends with "N passed,
+# Reports each check in KTAP (vm/checks.sh) and ends with "N passed,
 # N failed".
 #
 #   sh /system-test.sh KERNEL-RELEASE NETATOPD-DEB
@@ -52,10 +52,7 @@ check netatopd_runs_at_boot daemon_at_boot
 # packaged netatopd (tests/guest/src/atop.rs).
 netatop-guest-test atop_shows_exact_process_and_thread_counters atop_shows_a_receive_only_process \
 	atop_shows_exited_process_counters_via_netatopd >/tmp/guest.out 2>&1
-sed -n '/^ok \|^FAIL /p' /tmp/guest.out
-pass=$((pass + $(grep -c '^ok ' /tmp/guest.out)))
-fail=$((fail + $(grep -c '^FAIL ' /tmp/guest.out)))
-grep -q '^ok \|^FAIL ' /tmp/guest.out || { echo "FAIL atop_tests_ran: $(tail -n 3 /tmp/guest.out)"; fail=$((fail + 1)); }
+ktap_results /tmp/guest.out || report atop_tests_ran fail "$(tail -n 3 /tmp/guest.out)"
 
 # An upgrade of netatopd under a running 'atop -K': the module stays
 # loaded with its counters, the daemon is restarted with the new binary,

@@ -124,11 +124,11 @@ fn udp_exchange_exact(
     Ok(())
 }
 
-pub fn udp_v4_loopback_exact() -> Check {
+pub fn udp_v4_loopback_counts_exact_per_process_and_thread() -> Check {
     udp_exchange_exact("127.0.0.1:0", "127.0.0.1:0", None, false)
 }
 
-pub fn udp_v6_loopback_exact() -> Check {
+pub fn udp_v6_loopback_counts_exact_per_process_and_thread() -> Check {
     udp_exchange_exact("[::1]:0", "[::1]:0", None, true)
 }
 
@@ -151,14 +151,14 @@ pub fn veth_teardown() {
     let _ = crate::sys::sh("/usr/sbin/ip link del nat-a; /usr/sbin/ip netns del natb");
 }
 
-pub fn udp_v4_veth_netns_exact() -> Check {
+pub fn udp_v4_veth_between_namespaces_counts_exact() -> Check {
     veth_setup()?;
     let r = udp_exchange_exact("192.0.2.1:0", "192.0.2.2:0", Some("natb"), false);
     veth_teardown();
     r
 }
 
-pub fn udp_v6_veth_netns_exact() -> Check {
+pub fn udp_v6_veth_between_namespaces_counts_exact() -> Check {
     veth_setup()?;
     let r = udp_exchange_exact("[2001:db8::1]:0", "[2001:db8::2]:0", Some("natb"), true);
     veth_teardown();
@@ -278,7 +278,7 @@ fn late_sender_is_charged_its_parked_datagrams() -> Check {
 
 /// A socket that nobody reads and that never sends stays unidentified:
 /// parked, and after 60 s counted as unident by the garbage collector.
-pub fn unread_socket_becomes_unident() -> Check {
+pub fn unread_socket_becomes_unident_after_60_seconds() -> Check {
     const M: usize = 6;
     let before = proc_values()?;
     let mut rx = quiet_udp_socket("never-reads", "[::1]:0", None, 0);
@@ -392,22 +392,22 @@ fn receive_only_exact(bind: &'static str, from: &str, netns: Option<&'static str
     Ok(())
 }
 
-pub fn receive_only_udp_v4_loopback_exact() -> Check {
+pub fn receive_only_udp_v4_loopback_is_charged_to_the_reader() -> Check {
     receive_only_exact("127.0.0.1:0", "127.0.0.1:0", None)
 }
 
-pub fn receive_only_udp_v6_loopback_exact() -> Check {
+pub fn receive_only_udp_v6_loopback_is_charged_to_the_reader() -> Check {
     receive_only_exact("[::1]:0", "[::1]:0", None)
 }
 
-pub fn receive_only_udp_v4_veth_exact() -> Check {
+pub fn receive_only_udp_v4_veth_is_charged_to_the_reader() -> Check {
     veth_setup()?;
     let r = receive_only_exact("192.0.2.2:0", "192.0.2.1:0", Some("natb"));
     veth_teardown();
     r
 }
 
-pub fn receive_only_udp_v6_veth_exact() -> Check {
+pub fn receive_only_udp_v6_veth_is_charged_to_the_reader() -> Check {
     veth_setup()?;
     let r = receive_only_exact("[2001:db8::2]:0", "[2001:db8::1]:0", Some("natb"));
     veth_teardown();
@@ -416,7 +416,7 @@ pub fn receive_only_udp_v6_veth_exact() -> Check {
 
 /// With `readers=0` reading binds nothing: a process that only reads K
 /// datagrams has no record, and the K stay parked on its socket (they
-/// become unidentified after 60 s, as `unread_socket_becomes_unident`
+/// become unidentified after 60 s, as `unread_socket_becomes_unident_after_60_seconds`
 /// shows for a socket nobody reads).
 pub fn readers_0_leaves_receive_only_sockets_parked() -> Check {
     const K: usize = 7;
@@ -992,10 +992,10 @@ fn uncounted_gso_exact(bind: &'static str, from: IpAddr) -> Check {
     Ok(())
 }
 
-pub fn uncounted_gso_udp_v4_exact() -> Check {
+pub fn uncounted_gso_udp_v4_counts_its_segments() -> Check {
     uncounted_gso_exact("198.51.100.1:0", "198.51.100.2".parse().unwrap())
 }
 
-pub fn uncounted_gso_udp_v6_exact() -> Check {
+pub fn uncounted_gso_udp_v6_counts_its_segments() -> Check {
     uncounted_gso_exact("[2001:db8:1::1]:0", "2001:db8:1::2".parse().unwrap())
 }

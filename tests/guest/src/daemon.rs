@@ -232,7 +232,7 @@ fn gc_and_empty_exit() -> Check {
         .map_err(|e| format!("EMPTY_EXIT: {e}"))
 }
 
-pub fn second_daemon_is_refused_with_status_2() -> Check {
+pub fn netatopd_second_instance_is_refused_with_status_2() -> Check {
     drain_exits()?;
     start_daemon("")?;
     let out = std::process::Command::new("netatopd")
@@ -247,7 +247,7 @@ pub fn second_daemon_is_refused_with_status_2() -> Check {
 
 /// With a reader subscribed, every exited process is in the log, with its
 /// exact counters, by the time EMPTY_EXIT returns; twenty rounds in a row.
-pub fn no_exited_process_is_missed() -> Check {
+pub fn netatopd_no_exited_process_is_missed() -> Check {
     ensure_daemon()?;
     let reader = Reader::subscribe()?;
     let before = read_log(LOG)?;
@@ -286,7 +286,7 @@ pub fn no_exited_process_is_missed() -> Check {
 
 /// Without readers nothing is written; when the last reader has left, the
 /// next record makes the daemon start a fresh, empty file.
-pub fn log_is_recreated_when_readers_leave() -> Check {
+pub fn netatopd_log_is_recreated_when_readers_leave() -> Check {
     ensure_daemon()?;
     let reader = Reader::subscribe()?;
     exiting_sender("logged", 1, 10)?;
@@ -315,7 +315,7 @@ pub fn log_is_recreated_when_readers_leave() -> Check {
 }
 
 /// kill -9 leaves no registration behind (SEM_UNDO): a new daemon starts.
-pub fn daemon_restarts_after_kill_9() -> Check {
+pub fn netatopd_restarts_after_kill_9() -> Check {
     ensure_daemon()?;
     let pid = daemon_pid()?;
     kill(Pid::from_raw(pid), Signal::SIGKILL).map_err(|e| format!("SIGKILL to {pid}: {e}"))?;
@@ -338,7 +338,7 @@ pub fn daemon_restarts_after_kill_9() -> Check {
 }
 
 /// A daemon started before the module waits for it, then works.
-pub fn daemon_waits_for_the_module() -> Check {
+pub fn netatopd_waits_for_the_module() -> Check {
     stop_daemon()?;
     unload_module()?;
     start_daemon("")?;
@@ -359,7 +359,7 @@ pub fn daemon_waits_for_the_module() -> Check {
 
 /// On a nearly full file system records are skipped (and that is
 /// reported), and written again once there is room.
-pub fn full_file_system_skips_then_recovers() -> Check {
+pub fn netatopd_full_file_system_skips_then_recovers() -> Check {
     stop_daemon()?;
     sh("mkdir -p /mnt/small && mount -t tmpfs -o size=512k tmpfs /mnt/small")?;
     let result = (|| -> Check {
@@ -398,13 +398,13 @@ pub fn full_file_system_skips_then_recovers() -> Check {
 }
 
 /// SIGTERM stops the daemon and ends its registration.
-pub fn stops_on_sigterm() -> Check {
+pub fn netatopd_stops_on_sigterm() -> Check {
     stop_daemon()
 }
 
 /// A log removed (or replaced) under the daemon is created again, and the
 /// next record lands in the new file.
-pub fn removed_log_is_recreated() -> Check {
+pub fn netatopd_recreates_a_removed_log() -> Check {
     ensure_daemon()?;
     let reader = Reader::subscribe()?;
     std::fs::remove_file(LOG).map_err(|e| e.to_string())?;
@@ -423,7 +423,7 @@ pub fn removed_log_is_recreated() -> Check {
 }
 
 /// Only root may run the daemon: anyone else gets status 1 and a reason.
-pub fn refused_for_non_root() -> Check {
+pub fn netatopd_refuses_to_run_as_non_root() -> Check {
     in_child(|| {
         setuid_nobody()?;
         let out = std::process::Command::new("/opt/netatop/bin/netatopd")
@@ -442,7 +442,7 @@ pub fn refused_for_non_root() -> Check {
 /// "a daemon is running") controls nothing: netatopd removes it, makes its
 /// own (root's, mode 0600, two semaphores), registers and logs as usual.
 /// Leaves the daemon running.
-pub fn squatted_semaphores_are_replaced() -> Check {
+pub fn netatopd_replaces_a_squatted_semaphore_set() -> Check {
     if sh("pidof netatopd").is_ok() {
         stop_daemon()?;
     }
@@ -488,7 +488,7 @@ pub fn squatted_semaphores_are_replaced() -> Check {
 /// `netatopd --log` with a relative path writes where it was started,
 /// not in `/`, where the daemon works once detached. Expects no daemon
 /// running; leaves none.
-pub fn relative_log_path_is_taken_from_the_working_directory() -> Check {
+pub fn netatopd_relative_log_path_is_taken_from_the_working_directory() -> Check {
     let dir = "/tmp/netatopd-cwd";
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file("/here.log");
@@ -533,7 +533,7 @@ pub fn relative_log_path_is_taken_from_the_working_directory() -> Check {
 
 /// The log holds the same counters the module gives only to CAP_NET_ADMIN:
 /// it is readable by root only.
-pub fn log_is_readable_by_root_only() -> Check {
+pub fn netatopd_log_is_readable_by_root_only() -> Check {
     ensure_daemon()?;
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(LOG)
@@ -551,7 +551,7 @@ pub fn log_is_readable_by_root_only() -> Check {
 /// it, has /dev/null as standard streams, is not a session leader (it can
 /// never get a controlling terminal) and is init's child. Leaves the
 /// daemon running.
-pub fn detaches_fully_and_keeps_no_inherited_descriptor() -> Check {
+pub fn netatopd_detaches_fully_and_keeps_no_inherited_descriptor() -> Check {
     stop_daemon()?;
     let inherited = "/tmp/netatopd-inherited";
     let pid = started(&format!("exec 7>{inherited}; netatopd"))?;
@@ -588,7 +588,7 @@ pub fn detaches_fully_and_keeps_no_inherited_descriptor() -> Check {
 
 /// A failure that persists (here: no CAP_NET_ADMIN, so every request is
 /// EPERM) is reported once, not every second. Leaves the daemon running.
-pub fn reports_a_persistent_failure_once() -> Check {
+pub fn netatopd_reports_a_persistent_failure_once() -> Check {
     stop_daemon()?;
     let err = "/tmp/netatopd-eperm.err";
     let r = in_child(move || {
@@ -626,7 +626,7 @@ pub fn reports_a_persistent_failure_once() -> Check {
 /// reader expects), and nothing is lost in between: a reader that follows
 /// the files as atop does finds all 100 records, none of the two files
 /// larger than the limit. Leaves the daemon running.
-pub fn starts_a_new_log_at_its_size_limit() -> Check {
+pub fn netatopd_starts_a_new_log_at_its_size_limit() -> Check {
     use std::io::Read;
     use std::os::unix::fs::MetadataExt;
     const LIMIT: u64 = 4096;

@@ -385,7 +385,8 @@ pub fn interface_fuzz_under_load() -> Check {
         return Err(format!("{context}: too little got through: {summary}"));
     }
     // Still exact afterwards.
-    crate::accounting::udp_v4_loopback_exact().map_err(|e| format!("{context}: after: {e}"))?;
+    crate::accounting::udp_v4_loopback_counts_exact_per_process_and_thread()
+        .map_err(|e| format!("{context}: after: {e}"))?;
     if kmemleak {
         unload_module()?;
         let leaks = crate::tests::kmemleak_report()?;

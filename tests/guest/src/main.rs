@@ -1,6 +1,8 @@
 //! The in-guest tests of netatop, run by scripts/test.sh inside the test
-//! VM as root. Each test prints `ok NAME` or `FAIL NAME: why`; the last
-//! line is `N passed, N failed`.
+//! VM as root. They report in KTAP (the kernel's
+//! Documentation/dev-tools/ktap.rst): `ok N NAME`, or the reason as
+//! diagnostic lines and `not ok N NAME`. A last line after the KTAP
+//! document says `N passed, N failed`.
 //!
 //! Usage: netatop-guest-test [NAME...]   (no name: all, in order)
 //!        netatop-guest-test --list
@@ -38,17 +40,24 @@ fn main() {
         eprintln!("no test matches {args:?}");
         std::process::exit(2);
     }
+    println!("KTAP version 1");
+    println!("1..{}", selected.len());
     let (mut passed, mut failed) = (0, 0);
-    for (name, test) in selected {
+    for (number, (name, test)) in (1..).zip(selected) {
         let start = Instant::now();
-        match test() {
+        let result = test();
+        println!("# {name}: {:.1} s", start.elapsed().as_secs_f64());
+        match result {
             Ok(()) => {
                 passed += 1;
-                println!("ok {name} ({:.1} s)", start.elapsed().as_secs_f64());
+                println!("ok {number} {name}");
             }
             Err(why) => {
                 failed += 1;
-                println!("FAIL {name}: {why}");
+                for line in why.lines() {
+                    println!("# {line}");
+                }
+                println!("not ok {number} {name}");
             }
         }
     }

@@ -176,11 +176,11 @@ fn tcp_conservation(listen: &str, netns: Option<&'static str>) -> Check {
     Ok(())
 }
 
-pub fn tcp_v4_conservation() -> Check {
+pub fn tcp_v4_each_side_sends_what_the_peer_receives_and_totals_match_snmp() -> Check {
     tcp_conservation("127.0.0.1:0", None)
 }
 
-pub fn tcp_v6_conservation() -> Check {
+pub fn tcp_v6_each_side_sends_what_the_peer_receives_and_totals_match_snmp() -> Check {
     tcp_conservation("[::1]:0", None)
 }
 

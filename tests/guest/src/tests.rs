@@ -7,294 +7,101 @@ use netatop_client::{abi, NetPerTask};
 use std::net::UdpSocket;
 use std::time::Duration;
 
+/// A test: its name, which is its function's, and the function.
 pub type Test = (&'static str, fn() -> Check);
 
+/// Registers a test function under its own name.
+macro_rules! test {
+    ($name:ident) => {
+        (stringify!($name), $name as fn() -> Check)
+    };
+    ($module:ident :: $name:ident) => {
+        (stringify!($name), $module::$name as fn() -> Check)
+    };
+}
+
 pub fn all() -> Vec<Test> {
-    use crate::{accounting as a, badinput as b, exits as e, lifecycle as l, tcp as t};
+    use crate::{
+        accounting as a, atop, badinput as b, daemon as d, exits as e, fuzz, lifecycle as l,
+        tcp as t,
+    };
     vec![
-        (
-            "probe_without_module_is_enoprotoopt",
-            probe_without_module_is_enoprotoopt,
-        ),
-        (
-            "module_loads_and_creates_proc_netatop",
-            module_loads_and_creates_proc_netatop,
-        ),
-        (
-            "default_build_runs_no_kunit_suite",
-            default_build_runs_no_kunit_suite,
-        ),
-        ("kunit_suites_of_the_module_pass", kunit_suites_pass),
-        (
-            "proc_netatop_has_the_original_layout",
-            proc_netatop_has_the_original_layout,
-        ),
-        (
-            "proc_counts_udp_v4_and_v6_loopback_packets_exactly",
-            proc_counts_udp_loopback_exactly,
-        ),
-        ("probe_as_root_succeeds", probe_as_root_succeeds),
-        (
-            "probe_without_cap_net_admin_is_eperm",
-            probe_without_cap_net_admin_is_eperm,
-        ),
-        (
-            "probe_as_unprivileged_user_is_eperm",
-            probe_as_unprivileged_user_is_eperm,
-        ),
-        (
-            "udp_v4_loopback_counts_exact_per_process_and_thread",
-            a::udp_v4_loopback_exact,
-        ),
-        (
-            "udp_v6_loopback_counts_exact_per_process_and_thread",
-            a::udp_v6_loopback_exact,
-        ),
-        (
-            "udp_v4_veth_between_namespaces_counts_exact",
-            a::udp_v4_veth_netns_exact,
-        ),
-        (
-            "udp_v6_veth_between_namespaces_counts_exact",
-            a::udp_v6_veth_netns_exact,
-        ),
-        (
-            "received_before_sent_is_charged_at_first_send",
-            a::received_before_sent_is_charged_at_first_send,
-        ),
-        (
-            "closed_port_flood_makes_no_records",
-            a::closed_port_flood_makes_no_records,
-        ),
-        (
-            "a_flood_gives_way_to_a_later_server",
-            a::a_flood_gives_way_to_a_later_server,
-        ),
-        (
-            "one_namespace_cannot_fill_the_table_with_unowned_records",
-            a::one_namespace_cannot_fill_the_table_with_unowned_records,
-        ),
-        (
-            "receive_only_udp_v4_loopback_is_charged_to_the_reader",
-            a::receive_only_udp_v4_loopback_exact,
-        ),
-        (
-            "receive_only_udp_v6_loopback_is_charged_to_the_reader",
-            a::receive_only_udp_v6_loopback_exact,
-        ),
-        (
-            "receive_only_udp_v4_veth_is_charged_to_the_reader",
-            a::receive_only_udp_v4_veth_exact,
-        ),
-        (
-            "receive_only_udp_v6_veth_is_charged_to_the_reader",
-            a::receive_only_udp_v6_veth_exact,
-        ),
-        (
-            "readers_0_leaves_receive_only_sockets_parked",
-            a::readers_0_leaves_receive_only_sockets_parked,
-        ),
-        (
-            "readers_other_than_0_or_1_refuse_the_load",
-            l::readers_other_than_0_or_1_refuse_the_load,
-        ),
-        (
-            "uncounted_gso_udp_v4_counts_its_segments",
-            a::uncounted_gso_udp_v4_exact,
-        ),
-        (
-            "uncounted_gso_udp_v6_counts_its_segments",
-            a::uncounted_gso_udp_v6_exact,
-        ),
-        (
-            "reading_threads_sum_into_their_process",
-            a::reading_threads_sum_into_their_process,
-        ),
-        (
-            "thread_counters_sum_to_process",
-            a::thread_counters_sum_to_process,
-        ),
-        (
-            "socket_handover_to_forked_child",
-            a::socket_handover_to_forked_child,
-        ),
-        (
-            "tcp_v4_each_side_sends_what_the_peer_receives_and_totals_match_snmp",
-            t::tcp_v4_conservation,
-        ),
-        (
-            "tcp_v6_each_side_sends_what_the_peer_receives_and_totals_match_snmp",
-            t::tcp_v6_conservation,
-        ),
-        (
-            "tcp_over_threaded_napi_is_charged_to_the_processes",
-            t::tcp_over_threaded_napi_is_charged_to_the_processes,
-        ),
-        (
-            "exited_process_is_returned_once",
-            e::exited_process_is_returned_once,
-        ),
-        (
-            "force_gc_soon_after_another_is_not_skipped",
-            e::force_gc_soon_after_another_is_not_skipped,
-        ),
-        (
-            "empty_exit_waits_until_the_taker_acknowledges",
-            e::empty_exit_waits_until_the_taker_acknowledges,
-        ),
-        (
-            "empty_exit_gives_up_on_a_dead_taker",
-            e::empty_exit_gives_up_on_a_dead_taker,
-        ),
-        (
-            "empty_exit_outlasts_a_caught_signal",
-            e::empty_exit_outlasts_a_caught_signal,
-        ),
-        (
-            "exit_after_a_force_gc_request_waits_for_the_next",
-            e::exit_after_a_force_gc_request_waits_for_the_next,
-        ),
-        (
-            "unread_exits_vanish_after_15_seconds",
-            e::unread_exits_vanish_after_15_seconds,
-        ),
-        (
-            "reused_pid_is_a_new_process",
-            e::reused_pid_is_a_new_process,
-        ),
-        (
-            "short_and_negative_lengths_are_einval",
-            b::short_and_negative_lengths_are_einval,
-        ),
-        (
-            "long_lengths_are_clamped_and_reported",
-            b::long_lengths_are_clamped_and_reported,
-        ),
-        ("bad_pointers_are_efault", b::bad_pointers_are_efault),
-        (
-            "getcnt_exit_with_bad_buffer_loses_nothing",
-            b::getcnt_exit_with_bad_buffer_loses_nothing,
-        ),
-        (
-            "stalled_getcnt_exit_copy_blocks_nobody",
-            b::stalled_getcnt_exit_copy_blocks_nobody,
-        ),
-        ("unknown_task_is_esrch", b::unknown_task_is_esrch),
-        (
-            "commands_outside_the_range_are_not_netatops",
-            b::commands_outside_the_range_are_not_netatops,
-        ),
-        (
-            "every_command_needs_cap_net_admin",
-            b::every_command_needs_cap_net_admin,
-        ),
-        (
-            "unread_socket_becomes_unident_after_60_seconds",
-            a::unread_socket_becomes_unident,
-        ),
-        (
-            "atop_shows_exact_process_and_thread_counters",
-            crate::atop::atop_shows_exact_process_and_thread_counters,
-        ),
-        (
-            "netatopd_second_instance_is_refused_with_status_2",
-            crate::daemon::second_daemon_is_refused_with_status_2,
-        ),
-        (
-            "netatopd_no_exited_process_is_missed",
-            crate::daemon::no_exited_process_is_missed,
-        ),
-        (
-            "netatopd_log_is_recreated_when_readers_leave",
-            crate::daemon::log_is_recreated_when_readers_leave,
-        ),
-        (
-            "netatopd_recreates_a_removed_log",
-            crate::daemon::removed_log_is_recreated,
-        ),
-        (
-            "netatopd_refuses_to_run_as_non_root",
-            crate::daemon::refused_for_non_root,
-        ),
-        (
-            "netatopd_replaces_a_squatted_semaphore_set",
-            crate::daemon::squatted_semaphores_are_replaced,
-        ),
-        (
-            "netatopd_restarts_after_kill_9",
-            crate::daemon::daemon_restarts_after_kill_9,
-        ),
-        (
-            "netatopd_waits_for_the_module",
-            crate::daemon::daemon_waits_for_the_module,
-        ),
-        (
-            "netatopd_full_file_system_skips_then_recovers",
-            crate::daemon::full_file_system_skips_then_recovers,
-        ),
-        (
-            "netatopd_log_is_readable_by_root_only",
-            crate::daemon::log_is_readable_by_root_only,
-        ),
-        (
-            "netatopd_detaches_fully_and_keeps_no_inherited_descriptor",
-            crate::daemon::detaches_fully_and_keeps_no_inherited_descriptor,
-        ),
-        (
-            "netatopd_reports_a_persistent_failure_once",
-            crate::daemon::reports_a_persistent_failure_once,
-        ),
-        (
-            "netatopd_starts_a_new_log_at_its_size_limit",
-            crate::daemon::starts_a_new_log_at_its_size_limit,
-        ),
-        (
-            "atop_shows_a_receive_only_process",
-            crate::atop::atop_shows_a_receive_only_process,
-        ),
-        (
-            "atop_shows_exited_process_counters_via_netatopd",
-            crate::atop::atop_shows_exited_process_counters_via_netatopd,
-        ),
-        (
-            "atop_survives_a_netatopd_restart",
-            crate::atop::atop_survives_a_netatopd_restart,
-        ),
-        ("netatopd_stops_on_sigterm", crate::daemon::stops_on_sigterm),
-        (
-            "netatopd_relative_log_path_is_taken_from_the_working_directory",
-            crate::daemon::relative_log_path_is_taken_from_the_working_directory,
-        ),
-        (
-            "unload_refused_while_a_caller_is_blocked",
-            l::unload_refused_while_a_caller_is_blocked,
-        ),
-        ("unload_while_traffic_flows", l::unload_while_traffic_flows),
-        (
-            "large_tables_are_freed_where_that_may_sleep",
-            l::large_tables_are_freed_where_that_may_sleep,
-        ),
-        (
-            "tiny_limits_overflow_but_known_sockets_stay_exact",
-            l::tiny_limits_overflow_but_known_sockets_stay_exact,
-        ),
-        (
-            "memory_stays_within_the_bound_and_is_given_back",
-            l::memory_stays_within_the_bound_and_is_given_back,
-        ),
-        (
-            "exit_list_stays_within_the_task_memory_bound",
-            l::exit_list_stays_within_the_task_memory_bound,
-        ),
-        (
-            "interface_fuzz_under_load",
-            crate::fuzz::interface_fuzz_under_load,
-        ),
-        (
-            "load_unload_100_times_under_load_without_leak",
-            load_unload_100_times_under_load_without_leak,
-        ),
-        ("module_unloads_cleanly", module_unloads_cleanly),
+        test!(probe_without_module_is_enoprotoopt),
+        test!(module_loads_and_creates_proc_netatop),
+        test!(default_build_runs_no_kunit_suite),
+        test!(kunit_suites_of_the_module_pass),
+        test!(proc_netatop_has_the_original_layout),
+        test!(proc_counts_udp_v4_and_v6_loopback_packets_exactly),
+        test!(probe_as_root_succeeds),
+        test!(probe_without_cap_net_admin_is_eperm),
+        test!(probe_as_unprivileged_user_is_eperm),
+        test!(a::udp_v4_loopback_counts_exact_per_process_and_thread),
+        test!(a::udp_v6_loopback_counts_exact_per_process_and_thread),
+        test!(a::udp_v4_veth_between_namespaces_counts_exact),
+        test!(a::udp_v6_veth_between_namespaces_counts_exact),
+        test!(a::received_before_sent_is_charged_at_first_send),
+        test!(a::closed_port_flood_makes_no_records),
+        test!(a::a_flood_gives_way_to_a_later_server),
+        test!(a::one_namespace_cannot_fill_the_table_with_unowned_records),
+        test!(a::receive_only_udp_v4_loopback_is_charged_to_the_reader),
+        test!(a::receive_only_udp_v6_loopback_is_charged_to_the_reader),
+        test!(a::receive_only_udp_v4_veth_is_charged_to_the_reader),
+        test!(a::receive_only_udp_v6_veth_is_charged_to_the_reader),
+        test!(a::readers_0_leaves_receive_only_sockets_parked),
+        test!(l::readers_other_than_0_or_1_refuse_the_load),
+        test!(a::uncounted_gso_udp_v4_counts_its_segments),
+        test!(a::uncounted_gso_udp_v6_counts_its_segments),
+        test!(a::reading_threads_sum_into_their_process),
+        test!(a::thread_counters_sum_to_process),
+        test!(a::socket_handover_to_forked_child),
+        test!(t::tcp_v4_each_side_sends_what_the_peer_receives_and_totals_match_snmp),
+        test!(t::tcp_v6_each_side_sends_what_the_peer_receives_and_totals_match_snmp),
+        test!(t::tcp_over_threaded_napi_is_charged_to_the_processes),
+        test!(e::exited_process_is_returned_once),
+        test!(e::force_gc_soon_after_another_is_not_skipped),
+        test!(e::empty_exit_waits_until_the_taker_acknowledges),
+        test!(e::empty_exit_gives_up_on_a_dead_taker),
+        test!(e::empty_exit_outlasts_a_caught_signal),
+        test!(e::exit_after_a_force_gc_request_waits_for_the_next),
+        test!(e::unread_exits_vanish_after_15_seconds),
+        test!(e::reused_pid_is_a_new_process),
+        test!(b::short_and_negative_lengths_are_einval),
+        test!(b::long_lengths_are_clamped_and_reported),
+        test!(b::bad_pointers_are_efault),
+        test!(b::getcnt_exit_with_bad_buffer_loses_nothing),
+        test!(b::stalled_getcnt_exit_copy_blocks_nobody),
+        test!(b::unknown_task_is_esrch),
+        test!(b::commands_outside_the_range_are_not_netatops),
+        test!(b::every_command_needs_cap_net_admin),
+        test!(a::unread_socket_becomes_unident_after_60_seconds),
+        test!(atop::atop_shows_exact_process_and_thread_counters),
+        test!(d::netatopd_second_instance_is_refused_with_status_2),
+        test!(d::netatopd_no_exited_process_is_missed),
+        test!(d::netatopd_log_is_recreated_when_readers_leave),
+        test!(d::netatopd_recreates_a_removed_log),
+        test!(d::netatopd_refuses_to_run_as_non_root),
+        test!(d::netatopd_replaces_a_squatted_semaphore_set),
+        test!(d::netatopd_restarts_after_kill_9),
+        test!(d::netatopd_waits_for_the_module),
+        test!(d::netatopd_full_file_system_skips_then_recovers),
+        test!(d::netatopd_log_is_readable_by_root_only),
+        test!(d::netatopd_detaches_fully_and_keeps_no_inherited_descriptor),
+        test!(d::netatopd_reports_a_persistent_failure_once),
+        test!(d::netatopd_starts_a_new_log_at_its_size_limit),
+        test!(atop::atop_shows_a_receive_only_process),
+        test!(atop::atop_shows_exited_process_counters_via_netatopd),
+        test!(atop::atop_survives_a_netatopd_restart),
+        test!(d::netatopd_stops_on_sigterm),
+        test!(d::netatopd_relative_log_path_is_taken_from_the_working_directory),
+        test!(l::unload_refused_while_a_caller_is_blocked),
+        test!(l::unload_while_traffic_flows),
+        test!(l::large_tables_are_freed_where_that_may_sleep),
+        test!(l::tiny_limits_overflow_but_known_sockets_stay_exact),
+        test!(l::memory_stays_within_the_bound_and_is_given_back),
+        test!(l::exit_list_stays_within_the_task_memory_bound),
+        test!(fuzz::interface_fuzz_under_load),
+        test!(load_unload_100_times_under_load_without_leak),
+        test!(module_unloads_cleanly),
     ]
 }
 
@@ -348,7 +155,7 @@ fn default_build_runs_no_kunit_suite() -> Check {
 /// The test build of the module (`make module NETATOP_KUNIT=1`) runs its
 /// KUnit suites when loaded, and every one passes. Leaves the shipped
 /// module loaded, as it found it.
-fn kunit_suites_pass() -> Check {
+fn kunit_suites_of_the_module_pass() -> Check {
     unload_module()?;
     sh("insmod /lib/modules/netatop-kunit.ko")?;
     let summaries = kunit_summaries();
@@ -440,7 +247,7 @@ fn udp_exchange(local: &str, n: usize, size: usize) -> Check {
     Ok(())
 }
 
-fn proc_counts_udp_loopback_exactly() -> Check {
+fn proc_counts_udp_v4_and_v6_loopback_packets_exactly() -> Check {
     let before = proc_values()?;
     udp_exchange("127.0.0.1:0", 10, 100)?;
     udp_exchange("[::1]:0", 7, 1200)?;
