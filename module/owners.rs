@@ -167,14 +167,14 @@ pub(crate) struct Cells {
 
 impl Cells {
     /// Whether these are the records of `owner`.
-    pub(crate) fn are_of(&self, owner: &Owner) -> bool {
+    pub(crate) fn belong_to(&self, owner: &Owner) -> bool {
         self.owner == *owner
     }
 
     /// Whether these records can take a charge of `owner`: they are its
     /// records, and [`Cells::complete_for`] the charge.
     pub(crate) fn can_charge(&self, owner: &Owner, by_owner: bool) -> bool {
-        self.are_of(owner) && self.complete_for(by_owner)
+        self.belong_to(owner) && self.complete_for(by_owner)
     }
 
     /// Whether these records are all a charge of their owner needs: a

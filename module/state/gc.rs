@@ -171,7 +171,7 @@ impl State {
     /// Whether the process `o` belongs to still has a record: an open
     /// one among the socket's `cells`, or one in the table.
     fn process_known(&self, o: &Owner, cells: Option<&Cells>) -> bool {
-        if let Some(k) = cells.filter(|k| k.are_of(o)) {
+        if let Some(k) = cells.filter(|k| k.belong_to(o)) {
             return !k.process.is_closed();
         }
         let chain = self.tasks.lock(self.task_hash(o.tgid, TaskKind::Process));
