@@ -35,6 +35,7 @@ struct Entry {
 
 struct Inner {
     /// Entries from `head` on are queued; the ones before were taken.
+    ///
     /// Its capacity is charged to the task records' budget.
     entries: KVVec<Entry>,
     head: usize,

@@ -64,9 +64,11 @@ module! {
     },
 }
 
-/// Hook priority: right after connection tracking's defragmentation, so
-/// a packet is seen whole where the stack reassembles it, and before any
-/// filter table can drop it. One priority serves both families.
+/// Hook priority: right after connection tracking's defragmentation, so a
+/// packet is seen whole where the stack reassembles it, and before any filter
+/// table can drop it.
+///
+/// One priority serves both families.
 const HOOK_PRIORITY: c_int = nf_hook::NF_IP_PRI_CONNTRACK_DEFRAG + 1;
 const _: () = assert!(nf_hook::NF_IP_PRI_CONNTRACK_DEFRAG == nf_hook::NF_IP6_PRI_CONNTRACK_DEFRAG);
 

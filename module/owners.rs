@@ -64,8 +64,10 @@ pub(crate) struct TaskCell {
 }
 
 impl TaskCell {
-    /// A shared record holding `record`, charged to `budget`; `None` if
-    /// the budget is spent or memory short. Never sleeps.
+    /// A shared record holding `record`, charged to `budget`; `None` if the
+    /// budget is spent or memory short.
+    ///
+    /// Never sleeps.
     pub(crate) fn new(record: TaskRecord, budget: &Arc<Budget>) -> Option<Arc<Self>> {
         let bytes = size_of::<Self>();
         if !budget.charge(bytes) {
@@ -96,9 +98,11 @@ impl TaskCell {
         self.id == id && self.kind == kind && self.start == start
     }
 
-    /// A copy of the record. Each counter is read whole, but a charge may
-    /// land between two of them; once the record is closed and no socket
-    /// record holds it any more the copy is final.
+    /// A copy of the record.
+    ///
+    /// Each counter is read whole, but a charge may land between two of them;
+    /// once the record is closed and no socket record holds it any more the
+    /// copy is final.
     pub(crate) fn get(&self) -> TaskRecord {
         TaskRecord {
             id: self.id,
@@ -159,9 +163,10 @@ pub(crate) struct Cells {
     pub(crate) owner: Owner,
     pub(crate) process: Arc<TaskCell>,
     /// `None` if the thread has no record (it ended, or memory was short).
-    /// Never a closed record once the garbage collector has passed, and
-    /// never a closed thread beside an open process: the collector closes
-    /// a thread at the latest with its process, and lets go of both.
+    ///
+    /// Never a closed record once the garbage collector has passed, and never a
+    /// closed thread beside an open process: the collector closes a thread at
+    /// the latest with its process, and lets go of both.
     pub(crate) thread: Option<Arc<TaskCell>>,
 }
 
@@ -198,8 +203,10 @@ impl Cells {
         );
     }
 
-    /// Charges `c` to the process and to the thread. Called with the lock
-    /// of the bucket of the socket record that holds these (see above).
+    /// Charges `c` to the process and to the thread.
+    ///
+    /// Called with the lock of the bucket of the socket record that holds these
+    /// (see above).
     #[inline(always)]
     pub(crate) fn charge(&self, proto: Proto, c: &Charge) {
         self.process.charge(proto, c);

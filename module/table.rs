@@ -104,9 +104,11 @@ pub(crate) struct Table<R> {
     overflow: Atomic<u64>,
 }
 
-/// A locked bucket. Bottom halves are off while it lives (the packet path
-/// takes the same locks in softirq context): by its own [`BhOff`], or by
-/// the caller's ([`Table::lock_within`]).
+/// A locked bucket.
+///
+/// Bottom halves are off while it lives (the packet path takes the same locks
+/// in softirq context): by its own [`BhOff`], or by the caller's
+/// ([`Table::lock_within`]).
 pub(crate) struct Bucket<'a, R> {
     // Dropped in this order: the lock goes before bottom halves come back.
     chain: Guard<'a, Chain<R>, SoftirqSpinLockBackend>,
@@ -128,9 +130,11 @@ impl<R> DerefMut for Bucket<'_, R> {
 }
 
 impl<R> Table<R> {
-    /// A table whose records draw on `budget`, whose bucket locks are of
-    /// lock class `key`, named `name`. A record takes `record_bytes` of
-    /// the budget (more than `R` if it owns memory outside the table).
+    /// A table whose records draw on `budget`, whose bucket locks are of lock
+    /// class `key`, named `name`.
+    ///
+    /// A record takes `record_bytes` of the budget (more than `R` if it owns
+    /// memory outside the table).
     pub(crate) fn new(
         budget: Arc<Budget>,
         record_bytes: usize,

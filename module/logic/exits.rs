@@ -45,20 +45,28 @@ pub fn exit_deferred(exit: u64, bound: Option<u64>) -> bool {
 /// its taker comes back (acknowledging it) or a grace period passes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Handout {
-    /// Thread group that took a record and has not come back, and when
-    /// (jiffies).
-    pending: Option<(i32, u64)>,
+    /// The record handed out whose taker has not come back.
+    pending: Option<Pending>,
+}
+
+/// A record handed out and not yet acknowledged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Pending {
+    /// The thread group that took it.
+    taker: i32,
+    /// When it took it (jiffies).
+    since: u64,
 }
 
 impl Handout {
     /// `taker` takes a record at `now`.
     pub fn taken(&mut self, taker: i32, now: u64) {
-        self.pending = Some((taker, now));
+        self.pending = Some(Pending { taker, since: now });
     }
 
     /// `taker` calls GETCNT_EXIT again: whatever it took is written.
     pub fn returned(&mut self, taker: i32) {
-        if matches!(self.pending, Some((t, _)) if t == taker) {
+        if self.pending.is_some_and(|p| p.taker == taker) {
             self.pending = None;
         }
     }
@@ -69,7 +77,7 @@ impl Handout {
         queued == 0
             && match self.pending {
                 None => true,
-                Some((_, since)) => now.wrapping_sub(since) >= grace,
+                Some(p) => now.wrapping_sub(p.since) >= grace,
             }
     }
 
@@ -77,7 +85,7 @@ impl Handout {
     pub fn wait_left(&self, now: u64, grace: u64) -> u64 {
         match self.pending {
             None => 0,
-            Some((_, since)) => grace.saturating_sub(now.wrapping_sub(since)),
+            Some(p) => grace.saturating_sub(now.wrapping_sub(p.since)),
         }
     }
 }

@@ -76,11 +76,12 @@ pub enum ForcedGc {
     RunAfter(u64),
 }
 
-/// Decides a FORCE_GC request that saw `seen` runs started when it was
-/// made, now that `started` runs have started and the last began at
-/// `last_start` (ms), at `now` (ms), with runs at least `min_interval_ms`
-/// apart. A request is never skipped: it returns only after a run that
-/// started after it.
+/// Decides a FORCE_GC request that saw `seen` runs started when it was made,
+/// now that `started` runs have started and the last began at `last_start`
+/// (ms), at `now` (ms), with runs at least `min_interval_ms` apart.
+///
+/// A request is never skipped: it returns only after a run that started after
+/// it.
 pub fn forced_gc(
     seen: u64,
     started: u64,

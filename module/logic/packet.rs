@@ -49,8 +49,9 @@ pub enum Transport {
 /// An IPv4 address in the low four bytes, or an IPv6 address.
 pub type Addr = [u8; 16];
 
-/// What the accounting needs of a packet's headers. Addresses and ports
-/// are as on the wire: `src` is the sender.
+/// What the accounting needs of a packet's headers.
+///
+/// Addresses and ports are as on the wire: `src` is the sender.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Headers {
     pub transport: Transport,

@@ -118,11 +118,12 @@ impl SockRecord {
         }
     }
 
-    /// Updates the record for one packet. `sender` is the task that sends
-    /// the packet when it is sent in process context: that task becomes (or
-    /// stays) the owner, also when the socket was handed over by another
-    /// task. Returns what to charge to the owner, or `None` when the
-    /// packet is parked here until an owner appears.
+    /// Updates the record for one packet.
+    ///
+    /// `sender` is the task that sends the packet when it is sent in process
+    /// context: that task becomes (or stays) the owner, also when the socket
+    /// was handed over by another task. Returns what to charge to the owner, or
+    /// `None` when the packet is parked here until an owner appears.
     #[inline(always)]
     pub fn on_packet(&mut self, seen: &Seen, sender: Option<Owner>) -> Option<Charge> {
         self.touch(seen);
@@ -145,13 +146,14 @@ impl SockRecord {
         }
     }
 
-    /// The owner of a packet that changes nothing on the record but its
-    /// times, as most packets of a socket do: the record has an owner,
-    /// nothing is parked on it, and the packet does not hand the socket to
-    /// another sender. For such a packet [`SockRecord::touch`] does what
+    /// The owner of a packet that changes nothing on the record but its times,
+    /// as most packets of a socket do: the record has an owner, nothing is
+    /// parked on it, and the packet does not hand the socket to another sender.
+    ///
+    /// For such a packet [`SockRecord::touch`] does what
     /// [`SockRecord::on_packet`] would, and the charge is the packet alone.
-    /// `by_owner` in the answer says whether the owner sends the packet
-    /// (the sender compared once: the packet path needs both answers).
+    /// `by_owner` in the answer says whether the owner sends the packet (the
+    /// sender compared once: the packet path needs both answers).
     #[inline(always)]
     pub fn steady_owner(&self, seen: &Seen, sender: Option<Owner>) -> Option<Steady> {
         let owner = self.owner?;
@@ -169,10 +171,11 @@ impl SockRecord {
         }
     }
 
-    /// A task reads from the socket (in its own context). A socket without
-    /// an owner binds to the reader, who is charged what was parked; one
-    /// that has an owner keeps it (only sending takes a socket over), so
-    /// of several readers of one socket the first is charged. Returns
+    /// A task reads from the socket (in its own context).
+    ///
+    /// A socket without an owner binds to the reader, who is charged what was
+    /// parked; one that has an owner keeps it (only sending takes a socket
+    /// over), so of several readers of one socket the first is charged. Returns
     /// what to charge, or `None`.
     pub fn bind(&mut self, reader: Owner) -> Option<Charge> {
         if self.owner.is_some() {
@@ -188,12 +191,13 @@ impl SockRecord {
     }
 }
 
-/// Whether a packet on a socket key that has no record makes one: a sent
-/// packet if a task sends it (process context), a received one if a local
-/// socket takes it (`socket_takes` is asked only then: it is a lookup).
-/// Packets to closed ports, and replies the stack makes for them (a TCP
-/// reset), make none: they are counted as unidentified, so that a flood
-/// cannot fill the table with records nobody will ever own.
+/// Whether a packet on a socket key that has no record makes one: a sent packet
+/// if a task sends it (process context), a received one if a local socket takes
+/// it (`socket_takes` is asked only then: it is a lookup).
+///
+/// Packets to closed ports, and replies the stack makes for them (a TCP reset),
+/// make none: they are counted as unidentified, so that a flood cannot fill the
+/// table with records nobody will ever own.
 pub fn creates_record(dir: Dir, has_sender: bool, socket_takes: impl FnOnce() -> bool) -> bool {
     match dir {
         Dir::Out => has_sender,
@@ -215,8 +219,10 @@ pub struct TaskRecord {
 }
 
 impl TaskRecord {
-    /// A record with zero counters. `boot_secs` is the epoch second of
-    /// boot (what /proc/stat shows as `btime`).
+    /// A record with zero counters.
+    ///
+    /// `boot_secs` is the epoch second of boot (what /proc/stat shows as
+    /// `btime`).
     pub fn new(id: i32, kind: TaskKind, start: u64, boot_secs: u64, comm: &[u8]) -> Self {
         let mut c = [0u8; COMLEN];
         let len = comm

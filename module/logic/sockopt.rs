@@ -49,9 +49,10 @@ impl Command {
 }
 
 /// The number of bytes to exchange for a caller's `*optlen`: below
-/// `sizeof(pid_t)` (negative included) is `EINVAL`, above the size of
-/// `struct netpertask` is clamped to it. The caller is told the clamped
-/// length back.
+/// `sizeof(pid_t)` (negative included) is `EINVAL`, above the size of `struct
+/// netpertask` is clamped to it.
+///
+/// The caller is told the clamped length back.
 pub fn transfer_len(optlen: c_int) -> Result<usize, Invalid> {
     let len = usize::try_from(optlen).map_err(|_| Invalid)?;
     if len < size_of::<Pid>() {

@@ -43,13 +43,14 @@ pub fn wire_amount(
 }
 
 /// How many packets on the wire a packet of `len` bytes (from its network
-/// header on, `hdr_len` of them network and transport headers) stands
-/// for: `gso_segs`, the segments the stack counted in a GSO packet, or 1
-/// for a packet that is not one (`gso_size` 0). A GSO packet whose
-/// segments the stack has not counted (`gso_segs` 0: one from a
-/// virtio-net or tap device, which the sender's virtio header describes)
-/// is as many segments as its payload needs at `gso_size` bytes each, as
-/// the stack would cut it.
+/// header on, `hdr_len` of them network and transport headers) stands for:
+/// `gso_segs`, the segments the stack counted in a GSO packet, or 1 for a
+/// packet that is not one (`gso_size` 0).
+///
+/// A GSO packet whose segments the stack has not counted (`gso_segs` 0: one
+/// from a virtio-net or tap device, which the sender's virtio header describes)
+/// is as many segments as its payload needs at `gso_size` bytes each, as the
+/// stack would cut it.
 pub fn wire_segments(gso_segs: u32, gso_size: u32, len: u32, hdr_len: u32) -> u32 {
     match (gso_segs, gso_size) {
         (0, 0) => 1,

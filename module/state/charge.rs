@@ -15,11 +15,12 @@ use kernel::sync::Arc;
 
 impl State {
     /// Charges `c` to its owner's process and thread records, through the
-    /// socket's `cells`. Those are looked up (and made, if the owner sends
-    /// the packet: `by_owner`) when the socket has none for this owner, or when
-    /// the sender finds its thread record missing. Without a process
-    /// record the packet is unidentified and the thread is not charged
-    /// either.
+    /// socket's `cells`.
+    ///
+    /// Those are looked up (and made, if the owner sends the packet:
+    /// `by_owner`) when the socket has none for this owner, or when the sender
+    /// finds its thread record missing. Without a process record the packet is
+    /// unidentified and the thread is not charged either.
     #[inline(always)]
     pub(super) fn charge(
         &self,
@@ -30,12 +31,12 @@ impl State {
     ) {
         let stale = cells
             .as_ref()
-            .is_none_or(|k| !k.can_charge(&c.owner, by_owner));
+            .is_none_or(|held| !held.can_charge(&c.owner, by_owner));
         if stale {
             *cells = self.cells_of(c.owner, by_owner);
         }
         match cells {
-            Some(k) => k.charge(proto, c),
+            Some(held) => held.charge(proto, c),
             None => {
                 self.count_unidentified(proto, c.dir, c.amount.packets);
                 self.count_unidentified(proto, Dir::Out, c.parked.sent.packets);
@@ -44,16 +45,16 @@ impl State {
         }
     }
 
-    /// The records of `o` from the task table, made if missing when
-    /// `create`; `None` without a process record. (`o` by value: a
+    /// The records of `owner` from the task table, made if missing when
+    /// `create`; `None` without a process record. (`owner` by value: a
     /// reference would keep the whole charge in memory on the packet path.)
     #[cold]
     #[inline(never)]
-    fn cells_of(&self, o: Owner, create: bool) -> Option<Cells> {
+    fn cells_of(&self, owner: Owner, create: bool) -> Option<Cells> {
         Some(Cells {
-            owner: o,
-            process: self.task_cell(o.tgid, TaskKind::Process, o.process_start, create)?,
-            thread: self.task_cell(o.tid, TaskKind::Thread, o.thread_start, create),
+            owner,
+            process: self.task_cell(owner.tgid, TaskKind::Process, owner.process_start, create)?,
+            thread: self.task_cell(owner.tid, TaskKind::Thread, owner.thread_start, create),
         })
     }
 

@@ -29,11 +29,21 @@ use kernel::time::{delay::fsleep, Delta};
 /// unless the 15-second run comes sooner.
 const GC_MIN_INTERVAL_MS: u64 = 500;
 
+/// The processes a collection run found ended.
+struct Ended {
+    /// Their records, closed.
+    processes: KVVec<Arc<TaskCell>>,
+    /// How many more there were than memory to hold them.
+    lost: usize,
+}
+
 impl State {
-    /// Runs the garbage collector. A forced run (`NETATOP_FORCE_GC`)
-    /// returns once a run that started after the call has completed: it
-    /// runs itself, after waiting for the half second between two runs if
-    /// need be, unless another run started meanwhile.
+    /// Runs the garbage collector.
+    ///
+    /// A forced run (`NETATOP_FORCE_GC`) returns once a run that started after
+    /// the call has completed: it runs itself, after waiting for the half
+    /// second between two runs if need be, unless another run started
+    /// meanwhile.
     ///
     /// A run leaves processes that exited after a request of the last
     /// second to a later run ([`exits::exit_bound`]).
@@ -65,7 +75,10 @@ impl State {
 
         self.exits.expire();
         let bound = exits::exit_bound(*self.request.lock(), now);
-        let (ended, mut lost) = self.collect_tasks(bound);
+        let Ended {
+            processes: ended,
+            mut lost,
+        } = self.collect_tasks(bound);
         // The socket records let go of the closed task records (and those
         // of ended processes go), under their bucket locks: after this
         // pass no packet charges a closed record any more, and what the
@@ -96,9 +109,11 @@ impl State {
     }
 
     /// Takes the records of tasks that ended out of the task table and
-    /// closes them; returns those of processes, for the exit list once no
-    /// socket record holds them, and how many did not fit.
-    fn collect_tasks(&self, bound: Option<u64>) -> (KVVec<Arc<TaskCell>>, usize) {
+    /// closes them.
+    ///
+    /// The records of processes are returned, for the exit list once no
+    /// socket record holds them, with the count of those that did not fit.
+    fn collect_tasks(&self, bound: Option<u64>) -> Ended {
         let mut ended: KVVec<Arc<TaskCell>> = KVVec::new();
         let mut lost = 0;
         for b in 0..self.tasks.buckets() {
@@ -129,9 +144,14 @@ impl State {
                 }
             }
         }
-        (ended, lost)
+        Ended {
+            processes: ended,
+            lost,
+        }
     }
 
+    /// Lets socket records go of closed task records, and drops those that
+    /// have outlived their use at `now` (ms).
     fn collect_sockets(&self, now: u64) {
         for b in 0..self.socks.buckets() {
             let mut chain = self.socks.lock_index(b);

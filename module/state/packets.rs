@@ -62,8 +62,8 @@ impl State {
     #[cold]
     #[inline(never)]
     fn account_uncounted(&self, p: &Packet<'_>, bh: &BhOff) {
-        self.account_segments(p, bh, |h| {
-            wire::wire_segments(0, p.gso_size(), p.len(), h.header_len)
+        self.account_segments(p, bh, |headers| {
+            wire::wire_segments(0, p.gso_size(), p.len(), headers.header_len)
         });
     }
 
@@ -80,22 +80,24 @@ impl State {
             Hook::LocalIn => Dir::In,
             Hook::LocalOut => Dir::Out,
         };
-        let (family, h, frag_hdr_len) = match p.family() {
+        let (family, headers, frag_hdr_len) = match p.family() {
             nf_hook::Family::Ipv4 => (Family::Ipv4, packet::parse_ipv4(p), IPV4_FRAG_HDR),
             nf_hook::Family::Ipv6 => (Family::Ipv6, packet::parse_ipv6(p), IPV6_FRAG_HDR),
         };
-        let segs = segments(&h);
-        self.stats.packet(family, dir, h.transport, u64::from(segs));
-        let Some(key) = SockKey::of(&h, dir, p.net_cookie(), family) else {
+        let segs = segments(&headers);
+        self.stats
+            .packet(family, dir, headers.transport, u64::from(segs));
+        let Some(key) = SockKey::of(&headers, dir, p.net_cookie(), family) else {
             // TCP or UDP without ports (a later fragment): nobody to charge.
-            self.stats.unidentified(dir, h.transport, u64::from(segs));
+            self.stats
+                .unidentified(dir, headers.transport, u64::from(segs));
             return;
         };
         let dev = p.device();
         let amount = wire_amount(
             p.len(),
             segs,
-            h.header_len,
+            headers.header_len,
             dev.map_or(0, |d| d.mtu),
             dev.map_or(0, |d| d.hard_header_len),
             frag_hdr_len,
@@ -116,7 +118,8 @@ impl State {
         // add the record meanwhile.
         let socket_takes = || p.has_socket();
         if !record::creates_record(dir, sender.is_some(), socket_takes) {
-            self.stats.unidentified(dir, h.transport, amount.packets);
+            self.stats
+                .unidentified(dir, headers.transport, amount.packets);
             return;
         }
         let mut chain = self.socks.lock_within(hash, bh);
@@ -138,7 +141,8 @@ impl State {
         } else {
             // Neither recorded nor charged.
             drop(chain);
-            self.stats.unidentified(dir, h.transport, amount.packets);
+            self.stats
+                .unidentified(dir, headers.transport, amount.packets);
         }
     }
 
@@ -152,20 +156,30 @@ impl State {
         seen: &Seen,
         sender: Option<Owner>,
     ) -> bool {
-        let Some(e) = chain.iter_mut().find(|e| e.record.key == *key) else {
+        let Some(entry) = chain.iter_mut().find(|entry| entry.record.key == *key) else {
             return false;
         };
         // Most packets: the owner stays, and the entry holds its records.
-        if let Some(st) = e.record.steady_owner(seen, sender) {
+        if let Some(steady) = entry.record.steady_owner(seen, sender) {
             // The entry's records are its owner's (`SockEntry`).
-            if let Some(k) = e.cells.as_ref().filter(|k| k.complete_for(st.by_owner)) {
-                e.record.touch(seen);
-                k.charge_packet(key.proto, seen.dir, seen.amount);
+            if let Some(cells) = entry
+                .cells
+                .as_ref()
+                .filter(|c| c.complete_for(steady.by_owner))
+            {
+                entry.record.touch(seen);
+                cells.charge_packet(key.proto, seen.dir, seen.amount);
                 return true;
             }
         }
-        let charge = self.update(&mut e.record, seen, sender);
-        self.settle(&mut e.cells, key.proto, charge, seen.amount.packets, sender);
+        let charge = self.update(&mut entry.record, seen, sender);
+        self.settle(
+            &mut entry.cells,
+            key.proto,
+            charge,
+            seen.amount.packets,
+            sender,
+        );
         true
     }
 
@@ -228,11 +242,12 @@ impl State {
         added
     }
 
-    /// Removes the least recently active record without an owner that may
-    /// give way to a new one of `key`, which found the quota `full`: of
-    /// those in [`REPLACE_SAMPLE`] buckets, or in more until there is one,
-    /// never waiting for a bucket lock. `chain` is the locked bucket of
-    /// `hash`. Whether one was removed.
+    /// Removes the least recently active record without an owner that may give
+    /// way to a new one of `key`, which found the quota `full`: of those in
+    /// [`REPLACE_SAMPLE`] buckets, or in more until there is one, never waiting
+    /// for a bucket lock.
+    ///
+    /// `chain` is the locked bucket of `hash`. Whether one was removed.
     #[cold]
     #[inline(never)]
     fn replace_unowned(
@@ -252,11 +267,12 @@ impl State {
         let oldest = |c: &Chain<SockEntry>| {
             c.iter()
                 .enumerate()
-                .filter(|(_, e)| {
-                    e.record.owner.is_none() && Unowned::may_replace(full, &e.record.key, key)
+                .filter(|(_, entry)| {
+                    entry.record.owner.is_none()
+                        && Unowned::may_replace(full, &entry.record.key, key)
                 })
-                .min_by_key(|(_, e)| e.record.last_active)
-                .map(|(i, e)| (i, e.record.last_active))
+                .min_by_key(|(_, entry)| entry.record.last_active)
+                .map(|(i, entry)| (i, entry.record.last_active))
         };
         let buckets = self.socks.buckets();
         let here = self.socks.index(hash);

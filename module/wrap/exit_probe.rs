@@ -16,14 +16,17 @@ use kernel::types::ForeignOwnable;
 
 /// What a probe registered with [`register`] tells.
 pub(crate) trait ExitObserver: Send + Sync + 'static {
-    /// The last thread of process `tgid`, whose leader started at `start`
-    /// (ns since boot), is exiting. Called in the exiting task, which may
-    /// not sleep here.
+    /// The last thread of process `tgid`, whose leader started at `start` (ns
+    /// since boot), is exiting.
+    ///
+    /// Called in the exiting task, which may not sleep here.
     fn exited(&self, tgid: i32, start: u64);
 }
 
-/// Registers `observer` on `sched_process_exit`. `ENOENT` if this kernel has no
-/// such tracepoint (built without `CONFIG_TRACEPOINTS`).
+/// Registers `observer` on `sched_process_exit`.
+///
+/// `ENOENT` if this kernel has no such tracepoint (built without
+/// `CONFIG_TRACEPOINTS`).
 pub(crate) fn register<T: ExitObserver>(observer: Arc<T>) -> Result<Probe<T>> {
     let f: ProbeFn = probe::<T>;
     // CAST: The tracepoint keeps its probes as untyped pointers and calls

@@ -174,8 +174,9 @@ impl Packet<'_> {
     }
 
     /// Whether a local socket takes this received packet (one the stack
-    /// attached, or one the netfilter socket lookup finds). A lookup: call
-    /// it only when the answer is needed.
+    /// attached, or one the netfilter socket lookup finds).
+    ///
+    /// A lookup: call it only when the answer is needed.
     pub(crate) fn has_socket(&self) -> bool {
         // SAFETY: `skb` and `state` are valid by the type invariant; the
         // hook runs under RCU, as the lookup requires.
@@ -245,7 +246,9 @@ unsafe impl<T: Observer> Sync for Registration<T> {}
 
 impl<T: Observer> Registration<T> {
     /// Registers `observer` at `priority` in all present and future network
-    /// namespaces. Only one registration may exist at a time (`EBUSY`).
+    /// namespaces.
+    ///
+    /// Only one registration may exist at a time (`EBUSY`).
     pub(crate) fn new(observer: Arc<T>, priority: c_int) -> Result<Self> {
         if REGISTERED.xchg(true, Relaxed) {
             return Err(EBUSY);

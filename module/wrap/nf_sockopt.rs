@@ -55,7 +55,9 @@ static INIT: Atomic<i32> = Atomic::new(UNINIT);
 pub(crate) trait GetSockopt: Send + Sync + 'static {
     /// Handles command `cmd` for a caller whose buffer is `buf` and whose
     /// `*optlen` is `len`; the handler sets `len` to the number of bytes it
-    /// returns. Runs in process context and may sleep.
+    /// returns.
+    ///
+    /// Runs in process context and may sleep.
     fn get(&self, cmd: c_int, buf: UserPtr, len: &mut c_int) -> Result;
 }
 
@@ -80,9 +82,11 @@ unsafe impl<T: GetSockopt> Send for Registration<T> {}
 unsafe impl<T: GetSockopt> Sync for Registration<T> {}
 
 impl<T: GetSockopt> Registration<T> {
-    /// Registers `range` (end exclusive) of `SOL_IP` getsockopt commands,
-    /// owned by `module`, for `handler`. Fails with `EBUSY` if another
-    /// owner has an overlapping range, or this module a registration.
+    /// Registers `range` (end exclusive) of `SOL_IP` getsockopt commands, owned
+    /// by `module`, for `handler`.
+    ///
+    /// Fails with `EBUSY` if another owner has an overlapping range, or this
+    /// module a registration.
     pub(crate) fn new(
         range: Range<c_int>,
         module: &'static ThisModule,

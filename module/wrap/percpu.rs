@@ -38,7 +38,9 @@ impl<const N: usize> PerCpuCounters<N> {
     // The count and every index fit the C side's `unsigned int`.
     const FITS: () = assert!(N > 0 && N <= c_uint::MAX as usize);
 
-    /// `N` counters at zero. May sleep.
+    /// `N` counters at zero.
+    ///
+    /// May sleep.
     pub(crate) fn new() -> Result<Self> {
         let () = Self::FITS;
         // SAFETY: No preconditions; `N` fits by `FITS`.

@@ -44,8 +44,9 @@ pub(crate) trait ReadObserver: Send + Sync + 'static {
         local_port() != 0
     }
 
-    /// The current task read (successfully) from the socket `sk`. Called
-    /// with preemption disabled: must not sleep.
+    /// The current task read (successfully) from the socket `sk`.
+    ///
+    /// Called with preemption disabled: must not sleep.
     fn read(&self, sk: &InetSocket);
 }
 
@@ -56,8 +57,10 @@ pub(crate) fn in_process_context() -> bool {
     unsafe { ffi::netatop_in_process_context() }
 }
 
-/// Registers `observer` on `sock_recv_length`. `ENOENT` if this kernel has no
-/// such tracepoint (built without `CONFIG_TRACEPOINTS`).
+/// Registers `observer` on `sock_recv_length`.
+///
+/// `ENOENT` if this kernel has no such tracepoint (built without
+/// `CONFIG_TRACEPOINTS`).
 pub(crate) fn register<T: ReadObserver>(observer: Arc<T>) -> Result<Probe<T>> {
     let f: ProbeFn = probe::<T>;
     // CAST: The tracepoint keeps its probes as untyped pointers and calls

@@ -21,6 +21,7 @@ use kernel::sync::lock::{Backend, Lock};
 
 /// A spin lock that softirqs take too: to be taken only while a [`BhOff`]
 /// lives, which its owner ensures (`Table` takes its bucket locks so).
+///
 /// Held with bottom halves on, a softirq on the same CPU could spin on it
 /// forever; lockdep, in the test kernel, checks every acquisition.
 pub(crate) type SoftirqSpinLock<T> = Lock<T, SoftirqSpinLockBackend>;
@@ -124,7 +125,9 @@ impl Drop for BhOff {
 }
 
 /// Waits until every RCU read-side critical section under way has ended
-/// (`synchronize_rcu`). Sleeps.
+/// (`synchronize_rcu`).
+///
+/// Sleeps.
 pub(crate) fn synchronize_rcu() {
     kernel::task::might_sleep();
     // SAFETY: No preconditions beyond a context that may sleep.

@@ -38,8 +38,9 @@ unsafe impl<T: Send + Sync + 'static> Send for Probe<T> {}
 unsafe impl<T: Send + Sync + 'static> Sync for Probe<T> {}
 
 impl<T: Send + Sync + 'static> Probe<T> {
-    /// Registers `probe` on the tracepoint `name`, with `observer` as its
-    /// data. `ENOENT` if this kernel has no such tracepoint (built without
+    /// Registers `probe` on the tracepoint `name`, with `observer` as its data.
+    ///
+    /// `ENOENT` if this kernel has no such tracepoint (built without
     /// `CONFIG_TRACEPOINTS`).
     ///
     /// # Safety
