@@ -80,9 +80,13 @@ impl State {
             Hook::LocalIn => Dir::In,
             Hook::LocalOut => Dir::Out,
         };
-        let (family, headers, frag_hdr_len) = match p.family() {
-            nf_hook::Family::Ipv4 => (Family::Ipv4, packet::parse_ipv4(p), IPV4_FRAG_HDR),
-            nf_hook::Family::Ipv6 => (Family::Ipv6, packet::parse_ipv6(p), IPV6_FRAG_HDR),
+        let family = match p.family() {
+            nf_hook::Family::Ipv4 => Family::Ipv4,
+            nf_hook::Family::Ipv6 => Family::Ipv6,
+        };
+        let headers = match family {
+            Family::Ipv4 => packet::parse_ipv4(p),
+            Family::Ipv6 => packet::parse_ipv6(p),
         };
         let segs = segments(&headers);
         self.stats
@@ -100,7 +104,10 @@ impl State {
             headers.header_len,
             dev.map_or(0, |d| d.mtu),
             dev.map_or(0, |d| d.hard_header_len),
-            frag_hdr_len,
+            match family {
+                Family::Ipv4 => IPV4_FRAG_HDR,
+                Family::Ipv6 => IPV6_FRAG_HDR,
+            },
         );
         let sender = p.sender().map(tasks::owner);
         let seen = Seen {
