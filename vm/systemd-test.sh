@@ -1,8 +1,8 @@
 # Run inside the test VM booted with systemd as PID 1 (scripts/test.sh,
 # vm-run.sh --systemd) over a root installed with 'make install
 # DESTDIR=...': the packaged units, with their sandboxing, doing the real
-# job. Prints "ok NAME" or "FAIL NAME: why" per check and ends with
-# "N passed, N failed".
+# job. Reports each check in KTAP (vm/checks.sh) and ends with "N passed,
+# N failed".
 . /checks.sh
 # What a package does after installing the files.
 depmod
@@ -33,6 +33,18 @@ sandboxed() {
 	case ",$run_opts," in *,rw,*) ;; *) echo "/run mounted $run_opts"; return 1 ;; esac
 	# A network namespace of its own.
 	[ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/1/ns/net)" ] || { echo "host network namespace"; return 1; }
+}
+# A start returns once the daemon is ready (Type=notify): its priority is
+# raised and its log there as soon as systemctl returns, every time.
+ready_when_started() {
+	[ "$(systemctl show -p Type --value netatopd.service)" = notify ] || { echo "not Type=notify"; return 1; }
+	for i in 1 2 3 4 5; do
+		systemctl restart netatopd.service || return 1
+		pid=$(main_pid)
+		nice=$(cut -d' ' -f19 "/proc/$pid/stat")
+		[ "$nice" = -10 ] || { echo "restart $i: nice $nice when systemctl returned"; return 1; }
+		[ -s /run/netatop.log ] || { echo "restart $i: no log when systemctl returned"; return 1; }
+	done
 }
 reload_keeps_pid() {
 	old=$(main_pid)
@@ -68,6 +80,7 @@ check starting_the_daemon_loads_the_module sh -c 'systemctl start netatopd.servi
 	grep -q "^netatop " /proc/modules'
 check daemon_runs_sandboxed sandboxed
 check the_log_is_written_in_run test -s /run/netatop.log
+check a_start_returns_once_the_daemon_is_ready ready_when_started
 check atop_sees_exits_through_the_sandboxed_daemon \
 	netatop-guest-test atop_shows_exited_process_counters_via_netatopd
 check reload_keeps_the_daemon reload_keeps_pid

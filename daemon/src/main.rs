@@ -331,6 +331,27 @@ impl Fatal {
     }
 }
 
+/// Tells the service manager that started this process with
+/// `NOTIFY_SOCKET` (a systemd `Type=notify` service) that the daemon is
+/// ready: registered, its priority raised and its log created.
+///
+/// Without `NOTIFY_SOCKET` it does nothing.
+fn notify_ready() -> std::io::Result<()> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return Ok(());
+    };
+    let addr = match path.as_bytes().strip_prefix(b"@") {
+        Some(name) => SocketAddr::from_abstract_name(name)?,
+        None => SocketAddr::from_pathname(&path)?,
+    };
+    UnixDatagram::unbound()?.send_to_addr(b"READY=1", &addr)?;
+    Ok(())
+}
+
 /// Starts the daemon and runs it until it is asked to stop.
 fn serve(mut args: Args, report: &mut Reporter) -> Result<(), Fatal> {
     // Taken from the directory netatopd was started in: as a daemon it
@@ -383,6 +404,9 @@ fn serve(mut args: Args, report: &mut Reporter) -> Result<(), Fatal> {
         .map_err(|e| Fatal::failed(format!("cannot create {}", args.log.display()), e))?;
     let module = Control::open().map_err(|e| Fatal::failed("cannot open a socket", e))?;
     report.info(&format!("started, writing {}", args.log.display()));
+    if let Err(e) = notify_ready() {
+        report.warn(&format!("cannot tell systemd that it is ready: {e}"));
+    }
     let mut d = Daemon {
         path: args.log,
         max_size: args.max_size,
