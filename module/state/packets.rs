@@ -25,6 +25,14 @@ use kernel::sync::atomic::Relaxed;
 /// to take the place of in this many buckets, or more until it finds one.
 const REPLACE_SAMPLE: usize = 8;
 
+/// The segments of a GSO packet whose segments the stack has not counted
+/// ([`wire::wire_segments`]): seldom, so out of the common path.
+#[cold]
+#[inline(never)]
+fn uncounted_segments(gso_size: u32, len: u32, header_len: u32) -> u32 {
+    wire::wire_segments(0, gso_size, len, header_len)
+}
+
 /// Extra bytes on the wire for each additional fragment's network header.
 const IPV4_FRAG_HDR: u32 = 20;
 const IPV6_FRAG_HDR: u32 = 40 + 8;
@@ -50,32 +58,6 @@ impl State {
     /// Counts and charges one packet, while `bh` keeps bottom halves off.
     #[inline(always)]
     fn account(&self, p: &Packet<'_>, bh: &BhOff) {
-        match p.counted_segments() {
-            Some(segs) => self.account_segments(p, bh, |_| segs),
-            None => self.account_uncounted(p, bh),
-        }
-    }
-
-    /// [`State::account`] of a GSO packet whose segments the stack has not
-    /// counted: seldom, so a copy of the path out of line, which leaves the
-    /// common one as it would be without such packets.
-    #[cold]
-    #[inline(never)]
-    fn account_uncounted(&self, p: &Packet<'_>, bh: &BhOff) {
-        self.account_segments(p, bh, |headers| {
-            wire::wire_segments(0, p.gso_size(), p.len(), headers.header_len)
-        });
-    }
-
-    /// [`State::account`] with the packet's `segments` on the wire, given
-    /// its headers.
-    #[inline(always)]
-    fn account_segments(
-        &self,
-        p: &Packet<'_>,
-        bh: &BhOff,
-        segments: impl FnOnce(&packet::Headers) -> u32,
-    ) {
         let dir = match p.hook() {
             Hook::LocalIn => Dir::In,
             Hook::LocalOut => Dir::Out,
@@ -88,7 +70,10 @@ impl State {
             Family::Ipv4 => packet::parse_ipv4(p),
             Family::Ipv6 => packet::parse_ipv6(p),
         };
-        let segs = segments(&headers);
+        let segs = match p.counted_segments() {
+            Some(segs) => segs,
+            None => uncounted_segments(p.gso_size(), p.len(), headers.header_len),
+        };
         self.stats
             .packet(family, dir, headers.transport, u64::from(segs));
         let Some(key) = SockKey::of(&headers, dir, p.net_cookie(), family) else {

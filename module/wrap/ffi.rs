@@ -49,42 +49,21 @@ const _: () = {
     assert!(core::mem::offset_of!(SockId, v4_too) == 46);
 };
 
-/// Most bytes of the network header `PacketFacts` points to
-/// (`NETATOP_HEAD_LEN`).
-pub(super) const HEAD_LEN: usize = 64;
-
-/// `struct netatop_packet_facts` of `glue.h`.
+/// `struct netatop_task_ids` of `glue.h`: the current task's ids and
+/// start times.
 #[repr(C)]
-pub(super) struct PacketFacts {
-    /// The first `head_len` bytes from the network header, in the
-    /// packet's linear data.
-    pub(super) head: *const u8,
-    pub(super) net_cookie: u64,
-    /// The sender of a packet sent in process context; zero for any other.
-    pub(super) process_start: u64,
-    pub(super) thread_start: u64,
-    pub(super) tgid: c_int,
-    pub(super) tid: c_int,
-    pub(super) len: u32,
-    pub(super) gso_segs: u32,
-    pub(super) mtu: u32,
-    pub(super) hard_header_len: u32,
-    pub(super) network_offset: i32,
-    pub(super) sock_state: i16,
-    pub(super) pf: u8,
-    pub(super) local_in: bool,
-    pub(super) has_dev: bool,
-    pub(super) in_process_context: bool,
-    pub(super) head_len: u8,
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct TaskIds {
+    pub(crate) process_start: u64,
+    pub(crate) thread_start: u64,
+    pub(crate) tgid: c_int,
+    pub(crate) tid: c_int,
 }
 
 // The layout glue.c asserts on the C side.
 const _: () = {
-    assert!(core::mem::size_of::<PacketFacts>() == 72);
-    assert!(core::mem::offset_of!(PacketFacts, tid) == 36);
-    assert!(core::mem::offset_of!(PacketFacts, sock_state) == 60);
-    assert!(core::mem::offset_of!(PacketFacts, head_len) == 66);
-    assert!(HEAD_LEN <= u8::MAX as usize);
+    assert!(core::mem::size_of::<TaskIds>() == 24);
+    assert!(core::mem::offset_of!(TaskIds, tgid) == 16);
 };
 
 /// `nf_hookfn`.
@@ -113,18 +92,13 @@ extern "C" {
         priority: c_int,
     ) -> c_int;
     pub(super) fn netatop_hooks_unregister();
-    pub(super) fn netatop_skb_gso_size(skb: *const bindings::sk_buff) -> u32;
     pub(super) fn netatop_skb_header_pointer(
         skb: *const bindings::sk_buff,
         offset: c_int,
         len: c_int,
         buffer: *mut c_void,
     ) -> *const c_void;
-    pub(super) fn netatop_packet_facts(
-        skb: *const bindings::sk_buff,
-        state: *const NfHookState,
-        facts: *mut PacketFacts,
-    );
+    pub(super) fn netatop_sending_task(ids: *mut TaskIds) -> bool;
     pub(super) fn netatop_in_process_context() -> bool;
     pub(super) fn netatop_tracepoint_register(
         name: *const c_char,
@@ -156,12 +130,7 @@ extern "C" {
     pub(super) fn netatop_bh_off() -> bool;
     pub(super) fn netatop_bh_on();
     pub(super) fn netatop_boottime_seconds() -> i64;
-    pub(super) fn netatop_current_ids(
-        tgid: *mut c_int,
-        tid: *mut c_int,
-        process_start: *mut u64,
-        thread_start: *mut u64,
-    );
+    pub(super) fn netatop_current_ids(ids: *mut TaskIds);
     pub(super) fn netatop_current_comm(buf: *mut c_char, len: usize, leader: bool);
     pub(super) fn netatop_task_probe(
         nr: c_int,

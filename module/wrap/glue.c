@@ -40,10 +40,8 @@ static_assert(offsetof(struct netpertask, tc) == 32);
 /* atop's command field holds a whole comm. */
 static_assert(COMLEN == TASK_COMM_LEN);
 /* The layouts module/wrap/ffi.rs asserts. */
-static_assert(sizeof(struct netatop_packet_facts) == 72);
-static_assert(offsetof(struct netatop_packet_facts, tid) == 36);
-static_assert(offsetof(struct netatop_packet_facts, sock_state) == 60);
-static_assert(offsetof(struct netatop_packet_facts, head_len) == 66);
+static_assert(sizeof(struct netatop_task_ids) == 24);
+static_assert(offsetof(struct netatop_task_ids, tgid) == 16);
 static_assert(sizeof(struct netatop_sock_id) == 48);
 static_assert(offsetof(struct netatop_sock_id, local_port) == 40);
 static_assert(offsetof(struct netatop_sock_id, v4_too) == 46);
@@ -117,62 +115,26 @@ void netatop_hooks_unregister(void)
 	unregister_pernet_subsys(&netatop_net_ops);
 }
 
-/* --- packet and context accessors (module/wrap/nf_hook.rs) --- */
+/* --- the context of a hook call (module/wrap/nf_hook.rs) --- */
 
 /*
- * Everything the accounting reads of a packet and its hook call, in one
- * call: what each packet needs, where its network header is, as far as
- * the linear data holds it (up to NETATOP_HEAD_LEN bytes; nothing is
- * copied), and who sends it. Every field is written.
+ * Whether a packet the caller sends now is sent by the current task: not
+ * in hardirq or softirq, and not in a section with bottom halves disabled
+ * either, where threaded NAPI, backlog threads and busy polling handle
+ * other sockets' packets (in_task() is true there). If so, @ids are the
+ * current task's.
  */
-void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state *state,
-		struct netatop_packet_facts *f)
+bool netatop_sending_task(struct netatop_task_ids *ids)
 {
-	const struct net_device *dev = state->hook == NF_INET_LOCAL_IN ? state->in : state->out;
-	int offset = skb_network_offset(skb);
-	int linear = (int)skb_headlen(skb) - offset;
-
-	f->net_cookie = state->net->net_cookie;
-	f->len = skb->len;
-	f->gso_segs = skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
-	f->mtu = dev ? READ_ONCE(dev->mtu) : 0;
-	f->hard_header_len = dev ? dev->hard_header_len : 0;
-	f->network_offset = offset;
-	f->sock_state = skb->sk ? READ_ONCE(skb->sk->sk_state) : -1;
-	f->pf = state->pf;
-	f->local_in = state->hook == NF_INET_LOCAL_IN;
-	f->has_dev = dev != NULL;
-	/*
-	 * On behalf of the current task: not in hardirq or softirq, and not in
-	 * a section with bottom halves disabled either, where threaded NAPI,
-	 * backlog threads and busy polling handle other sockets' packets
-	 * (in_task() is true there).
-	 */
-	f->in_process_context = !in_interrupt();
-	if (!f->local_in && f->in_process_context) {
-		f->tgid = current->tgid;
-		f->tid = current->pid;
-		f->process_start = current->group_leader->start_boottime;
-		f->thread_start = current->start_boottime;
-	} else {
-		f->tgid = 0;
-		f->tid = 0;
-		f->process_start = 0;
-		f->thread_start = 0;
-	}
-	f->head = skb_network_header(skb);
-	f->head_len = linear <= 0 ? 0 : min(linear, NETATOP_HEAD_LEN);
-}
-
-/* Payload bytes per segment of a GSO packet; 0 for any other (skb_is_gso()). */
-u32 netatop_skb_gso_size(const struct sk_buff *skb)
-{
-	return skb_shinfo(skb)->gso_size;
+	if (in_interrupt())
+		return false;
+	netatop_current_ids(ids);
+	return true;
 }
 
 /*
- * Bytes beyond those netatop_packet_facts() points to (IPv6 extension
- * headers, headers outside the linear data).
+ * Bytes beyond those the hook reads in place (IPv6 extension headers,
+ * headers outside the linear data).
  */
 const void *netatop_skb_header_pointer(const struct sk_buff *skb, int offset,
 		int len, void *buffer)
@@ -218,7 +180,10 @@ bool netatop_skb_has_socket(const struct sk_buff *skb, const struct nf_hook_stat
 
 /* --- reads from sockets (module/wrap/recv_probe.rs) --- */
 
-/* As netatop_packet_facts() decides in_process_context, for the reader. */
+/*
+ * Whether the caller runs on behalf of the current task, as
+ * netatop_sending_task() decides.
+ */
 bool netatop_in_process_context(void)
 {
 	return !in_interrupt();
@@ -390,12 +355,12 @@ u64 netatop_percpu_sum(u64 __percpu *c, unsigned int i)
 
 /* --- tasks (module/wrap/task.rs) --- */
 
-void netatop_current_ids(pid_t *tgid, pid_t *tid, u64 *process_start, u64 *thread_start)
+void netatop_current_ids(struct netatop_task_ids *ids)
 {
-	*tgid = current->tgid;
-	*tid = current->pid;
-	*process_start = current->group_leader->start_boottime;
-	*thread_start = current->start_boottime;
+	ids->tgid = current->tgid;
+	ids->tid = current->pid;
+	ids->process_start = current->group_leader->start_boottime;
+	ids->thread_start = current->start_boottime;
 }
 
 /*

@@ -18,47 +18,18 @@ struct nf_sockopt_ops *netatop_sockopt_ops_new(u8 pf, int get_optmin, int get_op
 int netatop_hooks_register(nf_hookfn *hook, void *priv, int priority);
 void netatop_hooks_unregister(void);
 
-/* Most bytes of the network header netatop_packet_facts() points to. */
-#define NETATOP_HEAD_LEN 64
-
-/* What the hook reads of a packet (module/wrap/nf_hook.rs). */
-struct netatop_packet_facts {
-	/*
-	 * The packet's first head_len bytes from its network header, in its
-	 * linear data (valid while the hook runs).
-	 */
-	const u8 *head;
-	u64 net_cookie;
-	/*
-	 * The current task, the packet's sender, for a packet sent in process
-	 * context (zero otherwise): ids in the initial pid namespace, start
-	 * times of its thread group leader and of itself.
-	 */
+/*
+ * The current task: ids in the initial pid namespace, start times of its
+ * thread group leader and of itself (module/wrap/task.rs).
+ */
+struct netatop_task_ids {
 	u64 process_start;
 	u64 thread_start;
 	pid_t tgid;
 	pid_t tid;
-	u32 len;
-	/*
-	 * Of a GSO packet: its segments, 0 where the stack has not counted
-	 * them (from a virtio-net or tap device); 1 for any other packet.
-	 */
-	u32 gso_segs;
-	u32 mtu;
-	u32 hard_header_len;
-	s32 network_offset;
-	/* Of the socket attached to the packet; -1 without one. */
-	s16 sock_state;
-	u8 pf;
-	bool local_in;
-	bool has_dev;
-	bool in_process_context;
-	u8 head_len;
 };
 
-void netatop_packet_facts(const struct sk_buff *skb, const struct nf_hook_state *state,
-		struct netatop_packet_facts *f);
-u32 netatop_skb_gso_size(const struct sk_buff *skb);
+bool netatop_sending_task(struct netatop_task_ids *ids);
 const void *netatop_skb_header_pointer(const struct sk_buff *skb, int offset,
 		int len, void *buffer);
 bool netatop_in_process_context(void);
@@ -95,7 +66,7 @@ bool netatop_sock_id(const struct sock *sk, struct netatop_sock_id *id);
 bool netatop_bh_off(void);
 void netatop_bh_on(void);
 
-void netatop_current_ids(pid_t *tgid, pid_t *tid, u64 *process_start, u64 *thread_start);
+void netatop_current_ids(struct netatop_task_ids *ids);
 void netatop_current_comm(char *buf, size_t len, bool leader);
 int netatop_task_probe(pid_t nr, u64 *start, bool *group_dead, bool *exiting);
 time64_t netatop_boottime_seconds(void);

@@ -11,12 +11,11 @@
 //! packet through a [`Packet`], a bounds-checked read-only view, and cannot
 //! change its fate: every packet is accepted.
 
-use super::constants::{NFPROTO_IPV6, NF_ACCEPT};
+use super::constants::{self, NFPROTO_IPV6, NF_ACCEPT};
 use super::ffi;
 use super::sync::{self, BhOff};
 use super::task;
 use core::marker::PhantomData;
-use core::mem::MaybeUninit;
 use kernel::bindings;
 use kernel::ffi::{c_int, c_uint, c_void};
 use kernel::prelude::*;
@@ -44,46 +43,100 @@ pub(crate) trait Observer: Send + Sync + 'static {
 
 /// A read-only view of a packet inside a hook.
 ///
-/// What every packet needs is read in one call into C when the view is
-/// made, together with where its headers are: up to [`ffi::HEAD_LEN`]
-/// bytes from the network header, in place in the packet's linear data.
-/// Only headers beyond those (IPv6 extension headers, headers outside the
-/// linear data) and the socket lookup call into C again.
+/// The packet's fields are read in place, at offsets generated from the
+/// kernel's headers when the module is built (`constants.c`). Its
+/// network header is seen as far as the linear data holds it, up to
+/// [`HEAD_LEN`] bytes; only headers beyond those (IPv6 extension
+/// headers, headers outside the linear data), the socket lookup and the
+/// calling context (is it a task's, and which) call into C.
 ///
 /// # Invariants
 ///
 /// `skb` and `state` are the valid arguments of a running hook call and
-/// outlive `'a`; `facts` was filled in from them, and `head` is its
-/// `head_len` bytes at `head`.
+/// outlive `'a`; `head` is the linear data from the packet's network
+/// header on (at most [`HEAD_LEN`] bytes), which is `network_offset`
+/// bytes from `skb->data`; the other fields were read from them.
 pub(crate) struct Packet<'a> {
-    skb: *const bindings::sk_buff,
-    state: *const ffi::NfHookState,
-    facts: &'a ffi::PacketFacts,
+    skb: *const c_void,
+    state: *const c_void,
     head: &'a [u8],
+    network_offset: c_int,
+    len: u32,
+    hook: Hook,
+    family: Family,
+    in_process_context: bool,
+    sender: Option<task::Ids>,
+}
+
+/// Most bytes of the network header [`Packet`] reads in place.
+const HEAD_LEN: usize = 64;
+
+/// Reads the field at `offset` of the C structure at `base`.
+///
+/// # Safety
+///
+/// `base` points to a live structure that has a field of type `T` at
+/// `offset` (one of the generated offsets), which nobody writes while it
+/// is read.
+#[inline(always)]
+unsafe fn field<T: Copy>(base: *const c_void, offset: usize) -> T {
+    // SAFETY: In bounds of the structure and aligned for `T`, by the
+    // caller's guarantee.
+    unsafe { base.byte_add(offset).cast::<T>().read() }
+}
+
+/// [`field`] of a field that may change while it is read (`READ_ONCE`).
+///
+/// # Safety
+///
+/// As for [`field`], except that the field may be written concurrently if
+/// it is a single machine word or less.
+#[inline(always)]
+unsafe fn field_once<T: Copy>(base: *const c_void, offset: usize) -> T {
+    // SAFETY: As in `field`; a volatile read is one untorn load of a
+    // word, as `READ_ONCE` is.
+    unsafe { base.byte_add(offset).cast::<T>().read_volatile() }
 }
 
 impl Packet<'_> {
     /// The packet's address family.
     pub(crate) fn family(&self) -> Family {
-        match self.facts.pf {
-            NFPROTO_IPV6 => Family::Ipv6,
-            _ => Family::Ipv4,
-        }
+        self.family
     }
 
     /// The hook the packet is seen at.
     pub(crate) fn hook(&self) -> Hook {
-        if self.facts.local_in {
-            Hook::LocalIn
-        } else {
-            Hook::LocalOut
-        }
+        self.hook
     }
 
     /// Cookie of the network namespace the packet is in (unique, never
     /// reused).
     pub(crate) fn net_cookie(&self) -> u64 {
-        self.facts.net_cookie
+        // SAFETY: `state` is valid by the type invariant, and its `net`
+        // lives while the hook runs.
+        unsafe {
+            field(
+                field::<*const c_void>(self.state, constants::HOOK_STATE_NET),
+                constants::NET_COOKIE,
+            )
+        }
+    }
+
+    /// The packet's shared info (`skb_shinfo`).
+    #[inline(always)]
+    fn shinfo(&self) -> *const c_void {
+        // SAFETY: `skb` is valid by the type invariant.
+        let head = unsafe { field::<*const c_void>(self.skb, constants::SKB_HEAD) };
+        #[cfg(CONFIG_64BIT)]
+        // SAFETY: As above; on 64-bit kernels `end` is an offset from
+        // `head` (asserted in constants.c).
+        let end = unsafe { field::<u32>(self.skb, constants::SKB_END) } as usize;
+        #[cfg(not(CONFIG_64BIT))]
+        // SAFETY: As above; elsewhere `end` is a pointer.
+        let end = unsafe { field::<*const c_void>(self.skb, constants::SKB_END) }
+            .addr()
+            .wrapping_sub(head.addr());
+        head.wrapping_byte_add(end)
     }
 
     /// How many packets the packet stands for on the wire, if the stack
@@ -92,22 +145,32 @@ impl Packet<'_> {
     /// virtio-net or tap device), see [`Packet::gso_size`].
     #[inline(always)]
     pub(crate) fn counted_segments(&self) -> Option<u32> {
-        match self.facts.gso_segs {
-            0 => None,
-            segs => Some(segs),
+        let shinfo = self.shinfo();
+        // SAFETY: The shared info of a valid packet.
+        let (size, segs) = unsafe {
+            (
+                field::<u16>(shinfo, constants::SHINFO_GSO_SIZE),
+                field::<u16>(shinfo, constants::SHINFO_GSO_SEGS),
+            )
+        };
+        match (size, segs) {
+            (0, _) => Some(1),
+            (_, 0) => None,
+            (_, segs) => Some(u32::from(segs)),
         }
     }
 
     /// The payload bytes of each segment of a GSO packet (`gso_size`), 0
     /// for a packet that is not one.
+    #[inline(always)]
     pub(crate) fn gso_size(&self) -> u32 {
-        // SAFETY: `skb` is valid by the type invariant.
-        unsafe { ffi::netatop_skb_gso_size(self.skb) }
+        // SAFETY: The shared info of a valid packet.
+        u32::from(unsafe { field::<u16>(self.shinfo(), constants::SHINFO_GSO_SIZE) })
     }
 
     /// Length of the packet from the network header on (`skb->len`).
     pub(crate) fn len(&self) -> u32 {
-        self.facts.len
+        self.len
     }
 
     /// Copies `N` bytes at `offset` from the network header, wherever in
@@ -119,9 +182,7 @@ impl Packet<'_> {
             Some(bytes) => bytes.try_into().ok(),
             // SAFETY: `skb` is valid and `network_offset` its own by the
             // type invariant.
-            None => unsafe {
-                Self::header_outside::<N>(self.skb, self.facts.network_offset, offset)
-            },
+            None => unsafe { Self::header_outside::<N>(self.skb, self.network_offset, offset) },
         }
     }
 
@@ -136,7 +197,7 @@ impl Packet<'_> {
     #[cold]
     #[inline(never)]
     unsafe fn header_outside<const N: usize>(
-        skb: *const bindings::sk_buff,
+        skb: *const c_void,
         network_offset: c_int,
         offset: usize,
     ) -> Option<[u8; N]> {
@@ -146,8 +207,9 @@ impl Packet<'_> {
         // SAFETY: `skb` is valid by the caller's guarantee; `buf` has room
         // for `len` bytes. The function checks the range against the
         // packet and returns NULL if it does not fit.
-        let p =
-            unsafe { ffi::netatop_skb_header_pointer(skb, offset, len, buf.as_mut_ptr().cast()) };
+        let p = unsafe {
+            ffi::netatop_skb_header_pointer(skb.cast(), offset, len, buf.as_mut_ptr().cast())
+        };
         if p.is_null() {
             return None;
         }
@@ -160,17 +222,34 @@ impl Packet<'_> {
     }
 
     /// MTU and link header length of the device the packet passes.
+    #[inline(always)]
     pub(crate) fn device(&self) -> Option<Device> {
-        self.facts.has_dev.then_some(Device {
-            mtu: self.facts.mtu,
-            hard_header_len: self.facts.hard_header_len,
+        let slot = match self.hook {
+            Hook::LocalIn => constants::HOOK_STATE_IN,
+            Hook::LocalOut => constants::HOOK_STATE_OUT,
+        };
+        // SAFETY: `state` is valid by the type invariant.
+        let dev = unsafe { field::<*const c_void>(self.state, slot) };
+        if dev.is_null() {
+            return None;
+        }
+        // SAFETY: The device of a running hook call lives while it runs.
+        Some(unsafe {
+            Device {
+                mtu: field_once(dev, constants::DEV_MTU),
+                hard_header_len: u32::from(field::<u16>(dev, constants::DEV_HARD_HEADER_LEN)),
+            }
         })
     }
 
     /// The state (`TCP_ESTABLISHED`, ...) of the socket the stack attached
     /// to the packet, if any.
+    #[inline(always)]
     pub(crate) fn socket_state(&self) -> Option<u8> {
-        u8::try_from(self.facts.sock_state).ok()
+        // SAFETY: `skb` is valid by the type invariant.
+        let sk = unsafe { field::<*const c_void>(self.skb, constants::SKB_SK) };
+        // SAFETY: The packet holds a reference on its socket.
+        (!sk.is_null()).then(|| unsafe { field_once(sk, constants::SK_STATE) })
     }
 
     /// Whether a local socket takes this received packet (one the stack
@@ -180,7 +259,7 @@ impl Packet<'_> {
     pub(crate) fn has_socket(&self) -> bool {
         // SAFETY: `skb` and `state` are valid by the type invariant; the
         // hook runs under RCU, as the lookup requires.
-        unsafe { ffi::netatop_skb_has_socket(self.skb, self.state) }
+        unsafe { ffi::netatop_skb_has_socket(self.skb.cast(), self.state.cast()) }
     }
 
     /// Bottom halves off while the value returned lives: in process
@@ -189,7 +268,7 @@ impl Packet<'_> {
     /// already.
     #[inline(always)]
     pub(crate) fn bh_off(&self) -> BhOff {
-        sync::bh_off_unless(!self.facts.in_process_context)
+        sync::bh_off_unless(!self.in_process_context)
     }
 
     /// The task that sends this packet: the current one, for a packet
@@ -198,12 +277,7 @@ impl Packet<'_> {
     /// packets of other tasks' sockets there).
     #[inline(always)]
     pub(crate) fn sender(&self) -> Option<task::Ids> {
-        (!self.facts.local_in && self.facts.in_process_context).then_some(task::Ids {
-            tgid: self.facts.tgid,
-            tid: self.facts.tid,
-            process_start: self.facts.process_start,
-            thread_start: self.facts.thread_start,
-        })
+        self.sender
     }
 }
 
@@ -297,28 +371,62 @@ unsafe extern "C" fn hook_callback<T: Observer>(
     // SAFETY: `private` came from `Arc::<T>::into_foreign` and stays alive
     // until the registration is gone and an RCU grace period has passed.
     let observer = unsafe { Arc::<T>::borrow(private) };
-    let mut facts = MaybeUninit::<ffi::PacketFacts>::uninit();
-    // SAFETY: `skb` and `state` are valid for the duration of this call;
-    // `facts` is valid for writes.
-    unsafe { ffi::netatop_packet_facts(skb, state, facts.as_mut_ptr()) };
-    // SAFETY: `netatop_packet_facts` writes every field.
-    let facts = unsafe { facts.assume_init_ref() };
-    let head = if facts.head_len == 0 {
+    let skb = skb.cast_const().cast::<c_void>();
+    let state = state.cast::<c_void>();
+    // SAFETY: `skb` and `state` are valid for the duration of this call,
+    // with fields at the generated offsets.
+    let (hook, pf, len, data_len, head, data, network_header) = unsafe {
+        (
+            field::<u8>(state, constants::HOOK_STATE_HOOK),
+            field::<u8>(state, constants::HOOK_STATE_PF),
+            field::<u32>(skb, constants::SKB_LEN),
+            field::<u32>(skb, constants::SKB_DATA_LEN),
+            field::<*const u8>(skb, constants::SKB_HEAD),
+            field::<*const u8>(skb, constants::SKB_DATA),
+            field::<u16>(skb, constants::SKB_NETWORK_HEADER),
+        )
+    };
+    let network = head.wrapping_add(usize::from(network_header));
+    // Where the network header is from `data` (`skb_network_offset`), and
+    // how much of the linear data (`skb_headlen`) lies beyond it.
+    let network_offset = network.addr().wrapping_sub(data.addr()) as isize;
+    let linear = len.wrapping_sub(data_len) as isize - network_offset;
+    let head = if linear <= 0 {
         &[][..]
     } else {
-        // SAFETY: `netatop_packet_facts` pointed `head` at `head_len` bytes
-        // of the packet's linear data, which nobody changes or frees while
-        // this hook runs: for the lifetime of `packet`, which ends with
-        // this call.
-        unsafe { core::slice::from_raw_parts(facts.head, usize::from(facts.head_len)) }
+        // SAFETY: The linear data from the network header on holds
+        // `linear` bytes, which nobody changes or frees while this hook
+        // runs: for the lifetime of `packet`, which ends with this call.
+        unsafe { core::slice::from_raw_parts(network, (linear as usize).min(HEAD_LEN)) }
+    };
+    let hook = if hook == constants::NF_INET_LOCAL_IN {
+        Hook::LocalIn
+    } else {
+        Hook::LocalOut
+    };
+    let mut ids = task::Ids::default();
+    let in_process_context = match hook {
+        // SAFETY: No preconditions.
+        Hook::LocalIn => unsafe { ffi::netatop_in_process_context() },
+        // SAFETY: `ids` is valid for writes.
+        Hook::LocalOut => unsafe { ffi::netatop_sending_task(&mut ids) },
     };
     // INVARIANT: `skb` and `state` are valid for the duration of this
-    // call; `facts` was filled in from them, and `head` from `facts`.
+    // call; `head` and the other fields were read from them.
     let packet = Packet {
         skb,
         state,
-        facts,
         head,
+        network_offset: network_offset as c_int,
+        len,
+        hook,
+        family: if pf == NFPROTO_IPV6 {
+            Family::Ipv6
+        } else {
+            Family::Ipv4
+        },
+        in_process_context,
+        sender: (hook == Hook::LocalOut && in_process_context).then_some(ids),
     };
     observer.observe(&packet);
     NF_ACCEPT

@@ -14,26 +14,15 @@ pub(crate) const COMM_LEN: usize = constants::TASK_COMM_LEN;
 
 /// The current task: its thread group and its own id, and their start
 /// times (that of the group leader for the group).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Ids {
-    pub(crate) tgid: i32,
-    pub(crate) tid: i32,
-    pub(crate) process_start: u64,
-    pub(crate) thread_start: u64,
-}
+pub(crate) type Ids = ffi::TaskIds;
 
 /// The ids of the current task.
 pub(crate) fn current_ids() -> Ids {
-    let (mut tgid, mut tid, mut process_start, mut thread_start) = (0, 0, 0, 0);
-    // SAFETY: All pointers are valid for writes; the function only reads
-    // the current task.
-    unsafe { ffi::netatop_current_ids(&mut tgid, &mut tid, &mut process_start, &mut thread_start) };
-    Ids {
-        tgid,
-        tid,
-        process_start,
-        thread_start,
-    }
+    let mut ids = Ids::default();
+    // SAFETY: `ids` is valid for writes; the function only reads the
+    // current task.
+    unsafe { ffi::netatop_current_ids(&mut ids) };
+    ids
 }
 
 /// The comm of the current thread, or of its thread group leader if
