@@ -17,6 +17,14 @@
 # then, with netatopd running, netatop-exit-storm: 10 000 short-lived
 # processes, how fast netatopd drains them and how long EMPTY_EXIT waits.
 #
+# With --stock SUITE (forky) it measures on the kernel a user of SUITE
+# runs instead: Debian's own image, booted with its module tree, netatop
+# built there by DKMS from this tree's netatop-dkms package (installed in
+# the suite's chroot of scripts/stock-kernel.sh, and purged again after),
+# the floor and, with NETATOP_BENCH_C, netatop 3.2.2 built with the
+# suite's gcc against its linux-headers. No profile there (Debian ships
+# no System.map).
+#
 # With --profile N it times nothing: it boots the same configurations
 # once under a QEMU plugin (bench/profile) that counts the instructions
 # the kernel executes during exactly N transactions of each request/reply
@@ -25,9 +33,16 @@
 # instructions.
 #
 #   scripts/bench.sh [--rounds N] [--seconds S] [--records N]
+#   scripts/bench.sh --stock SUITE [--rounds N] [--seconds S] [--records N]
 #   scripts/bench.sh --profile N [--records N]
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
+
+if [ "${1:-}" = --stock ]; then
+	suite=${2:?usage: scripts/bench.sh --stock SUITE [--rounds N] [--seconds S] [--records N]}
+	shift 2
+	exec "$NETATOP_TOP/scripts/bench-stock.sh" "$suite" "$@"
+fi
 
 "$NETATOP_TOP/scripts/setup.sh" --bench
 "$NETATOP_TOP/scripts/build.sh"
