@@ -29,8 +29,8 @@
 # once under a QEMU plugin (bench/profile) that counts the instructions
 # the kernel executes during exactly N transactions of each request/reply
 # workload, and prints them per transaction, by function, against the
-# first configuration. Counts repeat from run to run within a few
-# instructions.
+# first configuration. Counts differ by up to about 60 instructions from
+# boot to boot: compare builds in one boot (NETATOP_BENCH_EXTRA).
 #
 #   scripts/bench.sh [--rounds N] [--seconds S] [--records N]
 #   scripts/bench.sh --stock SUITE [--rounds N] [--seconds S] [--records N]
