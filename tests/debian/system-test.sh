@@ -60,18 +60,23 @@ ktap_results /tmp/guest.out || report atop_tests_ran fail "$(tail -n 3 /tmp/gues
 upgrade_under_atop() {
 	old=$(systemctl show -p MainPID --value netatopd.service)
 	before=$(udp_sent)
-	atop -K -P PRN 1 60 >/tmp/upgrade-atop.out 2>&1 &
+	# atop runs until its samples are spent (a background job of this
+	# shell ignores the SIGINT below): enough of them to outlast the
+	# upgrade on a slow machine, few enough to end soon after.
+	atop -K -P PRN 1 120 >/tmp/upgrade-atop.out 2>&1 &
 	atop=$!
 	sleep 3
+	t0=$(date +%s)
 	apt-get install -y -q "$deb" >/tmp/upgrade.log 2>&1 ||
 		{ tail -n 20 /tmp/upgrade.log; return 1; }
+	took=$(($(date +%s) - t0))
 	new=$(systemctl show -p MainPID --value netatopd.service)
 	[ "$new" -gt 0 ] && [ "$new" != "$old" ] || { echo "netatopd pid $old before, $new after"; return 1; }
 	want=$(dpkg-deb -f "$deb" Version)
 	[ "$(dpkg-query -W -f='${Version}' netatopd)" = "$want" ] || { echo "netatopd is not at $want"; return 1; }
 	after=$(udp_sent)
 	[ "$after" -ge "$before" ] || { echo "udpsndpacks $before before, $after after: the module was reloaded"; return 1; }
-	kill -0 "$atop" || { echo "atop ended"; cat /tmp/upgrade-atop.out | tail -n 5; return 1; }
+	kill -0 "$atop" || { echo "atop ended (the upgrade took $took s)"; tail -n 5 /tmp/upgrade-atop.out; return 1; }
 	# atop takes up the new log at its next sample.
 	sleep 3
 	netatop-traffic udp 127.0.0.1 7 10 >/dev/null &
