@@ -118,15 +118,24 @@ void netatop_hooks_unregister(void)
 /* --- the context of a hook call (module/wrap/nf_hook.rs) --- */
 
 /*
- * Whether a packet the caller sends now is sent by the current task: not
- * in hardirq or softirq, and not in a section with bottom halves disabled
- * either, where threaded NAPI, backlog threads and busy polling handle
- * other sockets' packets (in_task() is true there). If so, @ids are the
- * current task's.
+ * Whether the caller runs on behalf of the current task: not in hardirq or
+ * softirq, and not in a section with bottom halves disabled either, where
+ * threaded NAPI, backlog threads and busy polling handle other sockets'
+ * packets (in_task() is true there). The hooks ask it of every packet, the
+ * read probe of every read.
+ */
+bool netatop_in_process_context(void)
+{
+	return !in_interrupt();
+}
+
+/*
+ * Whether a packet the caller sends now is sent by the current task, as
+ * netatop_in_process_context() decides. If so, @ids are the current task's.
  */
 bool netatop_sending_task(struct netatop_task_ids *ids)
 {
-	if (in_interrupt())
+	if (!netatop_in_process_context())
 		return false;
 	netatop_current_ids(ids);
 	return true;
@@ -179,15 +188,6 @@ bool netatop_skb_has_socket(const struct sk_buff *skb, const struct nf_hook_stat
 }
 
 /* --- reads from sockets (module/wrap/recv_probe.rs) --- */
-
-/*
- * Whether the caller runs on behalf of the current task, as
- * netatop_sending_task() decides.
- */
-bool netatop_in_process_context(void)
-{
-	return !in_interrupt();
-}
 
 /* --- probes on the kernel's tracepoints (module/wrap/tracepoint.rs) --- */
 
