@@ -17,8 +17,7 @@ shift
 "$NETATOP_TOP/scripts/setup.sh"
 "$NETATOP_TOP/scripts/build.sh"
 root=$("$NETATOP_TOP/scripts/stock-kernel.sh" "$suite")
-kver=$(in_chroot "$root" dpkg-query -W -f='${Depends}' linux-image-amd64 | tr ',' '\n' |
-	sed -n 's/^ *linux-image-\([^ ]*\).*/\1/p')
+kver=$(chroot_kernel_version "$root")
 [ -f "$root/boot/vmlinuz-$kver" ] || die "no kernel image $kver in $root"
 
 work="$NETATOP_CACHE/bench-stock/$suite"
@@ -31,22 +30,16 @@ rc=0
 [ $rc -eq 0 ] || [ $rc -eq 2 ] || { tail -n 30 "$work/packages.log"; die "the packages did not build"; }
 deb=$(basename "$(ls "$work"/debs/netatop-dkms_*_all.deb)")
 
-installed_packages() {
-	in_chroot "$root" dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' | awk '$1 == "ii" { print $2 }' | sort
-}
-chroot_apt() {
-	in_chroot "$root" apt-get -y -q -o Dpkg::Use-Pty=0 --no-install-recommends "$@"
-}
-installed_packages >"$work/packages.before"
+chroot_packages "$root" >"$work/packages.before"
 chroot_build="$root/tmp/netatop-bench"
 tree=$(mktemp -d)
 # The chroot is left with the packages it had.
 restore_chroot() {
 	local extra
-	chroot_apt purge --autoremove netatop-dkms >>"$work/apt.log" 2>&1 || true
-	extra=$(installed_packages | comm -13 "$work/packages.before" -)
+	chroot_apt "$root" purge --autoremove netatop-dkms >>"$work/apt.log" 2>&1 || true
+	extra=$(chroot_packages "$root" | comm -13 "$work/packages.before" -)
 	# shellcheck disable=SC2086 # one argument per package
-	[ -z "$extra" ] || chroot_apt purge $extra >>"$work/apt.log" 2>&1 || true
+	[ -z "$extra" ] || chroot_apt "$root" purge $extra >>"$work/apt.log" 2>&1 || true
 	rm -rf "$chroot_build"
 	chroot_release "$root"
 }
@@ -55,7 +48,7 @@ trap 'restore_chroot; rm -rf "$tree"' EXIT
 mkdir -p "$chroot_build"
 cp "$work/debs/$deb" "$chroot_build/"
 log "bench on $suite's $kver: installing $deb (DKMS builds the module)"
-chroot_apt install "/tmp/netatop-bench/$deb" >"$work/apt.log" 2>&1 ||
+chroot_apt "$root" install "/tmp/netatop-bench/$deb" >"$work/apt.log" 2>&1 ||
 	{ tail -n 30 "$work/apt.log"; die "netatop-dkms did not install"; }
 
 headers=/usr/src/linux-headers-$kver
@@ -70,8 +63,7 @@ configs=(none=- floor=/lib/modules/netatop_floor.ko "netatop=$module" "no-reader
 if [ -n "${NETATOP_BENCH_C:-}" ]; then
 	[ -f "$NETATOP_BENCH_C/netatop.c" ] || die "NETATOP_BENCH_C: no netatop.c in $NETATOP_BENCH_C"
 	mkdir -p "$chroot_build/c"
-	cp -p "$NETATOP_BENCH_C"/netatop.c "$NETATOP_BENCH_C"/*.h "$chroot_build/c/"
-	printf 'obj-m := netatop.o\nccflags-y := -Wno-error -Wno-strict-prototypes\n' >"$chroot_build/c/Kbuild"
+	c_netatop_sources "$NETATOP_BENCH_C" "$chroot_build/c"
 	in_chroot "$root" make -s -C "$headers" M=/tmp/netatop-bench/c modules
 	configs+=(c-3.2.2=/lib/modules/c/netatop.ko)
 fi

@@ -72,9 +72,7 @@ if [ -n "${NETATOP_BENCH_C:-}" ]; then
 		die "NETATOP_BENCH_C: $NETATOP_BENCH_C is the benchmark's build directory; give netatop 3.2.2's own source directory"
 	rm -rf "$csrc"
 	mkdir -p "$csrc"
-	cp -p "$NETATOP_BENCH_C"/netatop.c "$NETATOP_BENCH_C"/*.h "$csrc"
-	# Its K&R-style declarations are errors for this kernel's clang.
-	printf 'obj-m := netatop.o\nccflags-y := -Wno-error -Wno-strict-prototypes\n' >"$csrc/Kbuild"
+	c_netatop_sources "$NETATOP_BENCH_C" "$csrc"
 	# shellcheck disable=SC2086
 	make -s -C "$KDIR" M="$csrc" $tools modules
 	files+=(-f "$csrc/netatop.ko:/lib/modules/c/netatop.ko")

@@ -87,6 +87,29 @@ in_chroot() { # DIR COMMAND...
 chroot_release() { # DIR
 	! mountpoint -q "$1/proc" || umount "$1/proc"
 }
+# apt-get in the chroot DIR, as a script runs it: no questions, no
+# recommended packages.
+chroot_apt() { # DIR ARGS...
+	local dir=$1
+	shift
+	in_chroot "$dir" apt-get -y -q -o Dpkg::Use-Pty=0 --no-install-recommends "$@"
+}
+# The version of the kernel the chroot DIR's linux-image-amd64 stands for.
+chroot_kernel_version() { # DIR
+	in_chroot "$1" dpkg-query -W -f='${Depends}' linux-image-amd64 | tr ',' '\n' |
+		sed -n 's/^ *linux-image-\([^ ]*\).*/\1/p'
+}
+# The packages installed in the chroot DIR, sorted, one a line.
+chroot_packages() { # DIR
+	in_chroot "$1" dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' | awk '$1 == "ii" { print $2 }' | sort
+}
+
+# netatop 3.2.2's sources from SRC in DIR, with a Kbuild file that builds
+# them: its K&R-style declarations are errors for today's compilers.
+c_netatop_sources() { # SRC DIR
+	cp -p "$1"/netatop.c "$1"/*.h "$2"
+	printf 'obj-m := netatop.o\nccflags-y := -Wno-error -Wno-strict-prototypes\n' >"$2/Kbuild"
+}
 
 log() { printf '\033[1m[%s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

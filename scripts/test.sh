@@ -188,8 +188,7 @@ stock_suite() { # SUITE
 		tail -n 20 "$logs/stock-$suite.log"
 		return
 	fi
-	kver=$(in_chroot "$root" dpkg-query -W -f='${Depends}' linux-image-amd64 | tr ',' '\n' |
-		sed -n 's/^ *linux-image-\([^ ]*\).*/\1/p')
+	kver=$(chroot_kernel_version "$root")
 	if [ ! -f "$root/boot/vmlinuz-$kver" ]; then
 		echo "FAIL debian-$suite::stock_kernel_installed" >>"$results"
 		return

@@ -28,13 +28,8 @@ target=()
 dkms_version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$NETATOP_TOP/dkms.conf")
 version=$(dpkg-deb -f "$(ls "$debs"/netatopd_*.deb)" Version)
 prev_version=$(dpkg-deb -f "$(ls "$previous"/netatopd_*.deb)" Version)
-kver=$(in_chroot "$root" dpkg-query -W -f='${Depends}' linux-image-amd64 | tr ',' '\n' |
-	sed -n 's/^ *linux-image-\([^ ]*\).*/\1/p')
+kver=$(chroot_kernel_version "$root")
 snapshot="$NETATOP_CACHE/stock/$suite/files-before-netatop"
-
-chroot_apt() {
-	in_chroot "$root" apt-get -y -q -o Dpkg::Use-Pty=0 --no-install-recommends "$@"
-}
 
 # Every file of the system but the kernel's file systems and apt's,
 # dpkg's and the logs' own book-keeping; DKMS's signing key
@@ -89,7 +84,7 @@ install_previous() {
 	[ ${#missing[@]} -eq 0 ] || { echo "already installed before: ${missing[*]}"; return 1; }
 	mkdir -p "$root/build"
 	cp "$previous"/*.deb "$root/build/"
-	chroot_apt install /build/netatop-dkms_"$prev_version"_all.deb \
+	chroot_apt "$root" install /build/netatop-dkms_"$prev_version"_all.deb \
 		/build/netatopd_"$prev_version"_amd64.deb >"$NETATOP_TOP/out/vm-test/debian-$suite-install.log" 2>&1 ||
 		{ tail -n 30 "$NETATOP_TOP/out/vm-test/debian-$suite-install.log"; return 1; }
 	for dep in dkms rustc rust-src bindgen libclang-dev dwarves; do
@@ -100,7 +95,7 @@ install_previous() {
 }
 
 remove_kernel() {
-	chroot_apt purge "linux-image-$kver" linux-image-amd64 "linux-headers-$kver" linux-headers-amd64 \
+	chroot_apt "$root" purge "linux-image-$kver" linux-image-amd64 "linux-headers-$kver" linux-headers-amd64 \
 		>"$NETATOP_TOP/out/vm-test/debian-$suite-kernel-remove.log" 2>&1 ||
 		{ tail -n 30 "$NETATOP_TOP/out/vm-test/debian-$suite-kernel-remove.log"; return 1; }
 	[ ! -e "$root/usr/src/netatop-kbuild-$kver" ] || { echo "/usr/src/netatop-kbuild-$kver is still there"; return 1; }
@@ -109,7 +104,7 @@ remove_kernel() {
 }
 
 install_kernel() {
-	chroot_apt install "${target[@]}" linux-image-amd64 linux-headers-amd64 \
+	chroot_apt "$root" install "${target[@]}" linux-image-amd64 linux-headers-amd64 \
 		>"$NETATOP_TOP/out/vm-test/debian-$suite-kernel-install.log" 2>&1 ||
 		{ tail -n 30 "$NETATOP_TOP/out/vm-test/debian-$suite-kernel-install.log"; return 1; }
 	dkms_installed "$kver"
@@ -117,21 +112,17 @@ install_kernel() {
 
 upgrade() {
 	cp "$debs"/*.deb "$root/build/"
-	chroot_apt install /build/netatop-dkms_"$version"_all.deb /build/netatopd_"$version"_amd64.deb \
+	chroot_apt "$root" install /build/netatop-dkms_"$version"_all.deb /build/netatopd_"$version"_amd64.deb \
 		>"$NETATOP_TOP/out/vm-test/debian-$suite-upgrade.log" 2>&1 ||
 		{ tail -n 30 "$NETATOP_TOP/out/vm-test/debian-$suite-upgrade.log"; return 1; }
 	installed_version netatop-dkms "$version" && installed_version netatopd "$version" && dkms_installed "$kver"
 }
 
 downgrade_netatopd() {
-	chroot_apt install --allow-downgrades /build/netatopd_"$prev_version"_amd64.deb \
+	chroot_apt "$root" install --allow-downgrades /build/netatopd_"$prev_version"_amd64.deb \
 		>"$NETATOP_TOP/out/vm-test/debian-$suite-downgrade.log" 2>&1 ||
 		{ tail -n 30 "$NETATOP_TOP/out/vm-test/debian-$suite-downgrade.log"; return 1; }
 	installed_version netatopd "$prev_version"
-}
-
-installed_packages() {
-	in_chroot "$root" dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' | awk '$1 == "ii" { print $2 }' | sort
 }
 
 # The purge leaves the system as it was: after it, apt may keep packages
@@ -140,9 +131,9 @@ installed_packages() {
 # purged too, then every file must be as before.
 purge() {
 	local after extra
-	chroot_apt purge --autoremove netatop-dkms netatopd >"$NETATOP_TOP/out/vm-test/debian-$suite-purge.log" 2>&1 ||
+	chroot_apt "$root" purge --autoremove netatop-dkms netatopd >"$NETATOP_TOP/out/vm-test/debian-$suite-purge.log" 2>&1 ||
 		{ tail -n 30 "$NETATOP_TOP/out/vm-test/debian-$suite-purge.log"; return 1; }
-	extra=$(installed_packages | comm -13 "$snapshot.packages" -)
+	extra=$(chroot_packages "$root" | comm -13 "$snapshot.packages" -)
 	if echo "$extra" | grep -q '^netatop'; then
 		echo "still installed: $extra"
 		return 1
@@ -150,7 +141,7 @@ purge() {
 	if [ -n "$extra" ]; then
 		echo "kept by apt as recommended, purged: $(echo $extra)" >>"$NETATOP_TOP/out/vm-test/debian-$suite-purge.log"
 		# shellcheck disable=SC2086 # one argument per package
-		chroot_apt purge $extra >>"$NETATOP_TOP/out/vm-test/debian-$suite-purge.log" 2>&1 ||
+		chroot_apt "$root" purge $extra >>"$NETATOP_TOP/out/vm-test/debian-$suite-purge.log" 2>&1 ||
 			{ tail -n 30 "$NETATOP_TOP/out/vm-test/debian-$suite-purge.log"; return 1; }
 	fi
 	rm -rf "$root/build"
@@ -169,10 +160,10 @@ mkdir -p "$NETATOP_TOP/out/vm-test"
 case "$step" in
 install)
 	# A run that stopped half way left our packages: purge them first.
-	chroot_apt purge --autoremove netatop-dkms netatopd >/dev/null 2>&1 || true
+	chroot_apt "$root" purge --autoremove netatop-dkms netatopd >/dev/null 2>&1 || true
 	rm -rf "$root/build"
 	file_list >"$snapshot"
-	installed_packages >"$snapshot.packages"
+	chroot_packages "$root" >"$snapshot.packages"
 	check apt_install_of_the_previous_version_pulls_the_dependencies install_previous
 	check dkms_built_and_installed_the_module_for_the_installed_kernel dkms_installed "$kver"
 	check units_and_init_script_are_enabled units_enabled
