@@ -12,6 +12,11 @@ pub const GC_INTERVAL_SECS: u64 = 15;
 pub const GC_MAX_UDP_IDLE_SECS: u64 = 16;
 /// TCP records idle this long are dropped.
 pub const GC_MAX_TCP_IDLE_SECS: u64 = 1800;
+/// TCP records last seen neither established nor listening (a connection
+/// opening or closing) are dropped once idle this long: the replies to
+/// their last packets (a SYN-ACK, a reset, the peer's FIN) find them, and
+/// are charged with them, if they come within it.
+pub const GC_MAX_TCP_TRANSIENT_IDLE_SECS: u64 = 2;
 /// Records never bound to a task are dropped after this long, their
 /// packets counted as unidentified.
 pub const GC_MAX_UNBOUND_SECS: u64 = 60;
@@ -46,7 +51,12 @@ impl SockRecord {
                     self.last_state,
                     None | Some(TCP_ESTABLISHED) | Some(TCP_LISTEN)
                 );
-                if !open || idle > GC_MAX_TCP_IDLE_SECS * 1000 {
+                let max_idle = if open {
+                    GC_MAX_TCP_IDLE_SECS
+                } else {
+                    GC_MAX_TCP_TRANSIENT_IDLE_SECS
+                };
+                if idle > max_idle * 1000 {
                     SockVerdict::Drop
                 } else {
                     SockVerdict::Keep
@@ -126,8 +136,14 @@ mod tests {
         assert_eq!(tcp.verdict(s(1900) + 1, true), SockVerdict::Drop);
         tcp.last_state = Some(TCP_LISTEN);
         assert_eq!(tcp.verdict(s(200), true), SockVerdict::Keep);
-        tcp.last_state = Some(7); // TCP_CLOSE
-        assert_eq!(tcp.verdict(s(101), true), SockVerdict::Drop);
+        // Opening or closing: kept while a reply may still come.
+        for state in [2, 4, 7] {
+            // TCP_SYN_SENT, TCP_FIN_WAIT1, TCP_CLOSE
+            tcp.last_state = Some(state);
+            assert_eq!(tcp.verdict(s(100), true), SockVerdict::Keep);
+            assert_eq!(tcp.verdict(s(102), true), SockVerdict::Keep);
+            assert_eq!(tcp.verdict(s(102) + 1, true), SockVerdict::Drop);
+        }
     }
 
     #[test]

@@ -646,7 +646,7 @@ pub fn socket_handover_to_forked_child() -> Check {
 
 /// Runs `f` with the module loaded with `params`, then reloads it with
 /// the defaults.
-fn with_module(params: &str, f: impl FnOnce() -> Check) -> Check {
+pub fn with_module(params: &str, f: impl FnOnce() -> Check) -> Check {
     crate::sys::unload_module()?;
     crate::sys::load_module(params)?;
     let r = f();

@@ -123,6 +123,31 @@ pub fn snmp_of(pid: &str) -> Result<HashMap<String, u64>, String> {
     let mut m = HashMap::new();
     let text =
         std::fs::read_to_string(format!("/proc/{pid}/net/snmp")).map_err(|e| e.to_string())?;
+    add_pairs(&text, &mut m);
+    let text6 =
+        std::fs::read_to_string(format!("/proc/{pid}/net/snmp6")).map_err(|e| e.to_string())?;
+    for l in text6.lines() {
+        let mut it = l.split_whitespace();
+        if let (Some(k), Some(v)) = (it.next(), it.next()) {
+            if let Ok(x) = v.parse() {
+                m.insert(k.to_string(), x);
+            }
+        }
+    }
+    Ok(m)
+}
+
+/// Fields of /proc/net/netstat as "TcpExt:ListenOverflows" -> value.
+pub fn netstat() -> Result<HashMap<String, u64>, String> {
+    let mut m = HashMap::new();
+    let text = std::fs::read_to_string("/proc/self/net/netstat").map_err(|e| e.to_string())?;
+    add_pairs(&text, &mut m);
+    Ok(m)
+}
+
+/// Adds the values of a file of line pairs, names then values, each line
+/// led by its group ("Tcp:"), to `m` as "Tcp:InSegs" -> value.
+fn add_pairs(text: &str, m: &mut HashMap<String, u64>) {
     let lines: Vec<&str> = text.lines().collect();
     for pair in lines.chunks(2) {
         if let [names, values] = pair {
@@ -137,17 +162,6 @@ pub fn snmp_of(pid: &str) -> Result<HashMap<String, u64>, String> {
             }
         }
     }
-    let text6 =
-        std::fs::read_to_string(format!("/proc/{pid}/net/snmp6")).map_err(|e| e.to_string())?;
-    for l in text6.lines() {
-        let mut it = l.split_whitespace();
-        if let (Some(k), Some(v)) = (it.next(), it.next()) {
-            if let Ok(x) = v.parse() {
-                m.insert(k.to_string(), x);
-            }
-        }
-    }
-    Ok(m)
 }
 
 /// The first number after each label of /proc/netatop, and those in the

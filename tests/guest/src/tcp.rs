@@ -7,6 +7,7 @@ use crate::sys::Check;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 /// Reads until `want` bytes came or the peer closed; returns the count.
@@ -240,4 +241,106 @@ pub fn tcp_over_threaded_napi_is_charged_to_the_processes() -> Check {
     })();
     crate::accounting::veth_teardown();
     r
+}
+
+/// A connection still opening keeps its record through a garbage
+/// collection: the listener's queue is full (backlog 1, two connections
+/// waiting), so it drops the client's first SYN; a collection runs; the
+/// listener takes the waiting connections, and the SYN the client's timer
+/// sends again a second later, with the answers to it, are charged to the
+/// client like the rest. What each side sent, the other received, and
+/// no TCP packet is unidentified or left parked.
+pub fn tcp_connect_in_progress_keeps_its_record_through_a_gc() -> Check {
+    // A fresh module: no earlier test's records expire meanwhile.
+    crate::accounting::with_module("", connect_through_a_gc)
+}
+
+fn connect_through_a_gc() -> Check {
+    const CONNS: usize = 3;
+    let mut server = Child::spawn("tcp-server", |ctl: &mut Ctl| {
+        let l = TcpListener::bind("127.0.0.1:0").expect("listen");
+        // SAFETY: `l` owns the descriptor, a bound, listening TCP socket;
+        // listening again only sets its backlog.
+        let rc = unsafe { libc::listen(l.as_raw_fd(), 1) };
+        assert_eq!(rc, 0, "listen");
+        ctl.report(&l.local_addr().expect("addr").port().to_string());
+        ctl.wait();
+        let conns: Vec<TcpStream> = (0..CONNS).map(|_| l.accept().expect("accept").0).collect();
+        for mut c in conns {
+            c.write_all(b"s").expect("write");
+            let mut b = [0u8; 1];
+            c.read_exact(&mut b).expect("read");
+        }
+        ctl.report("done");
+        ctl.wait();
+    });
+    let port: u16 = server.read().parse().map_err(|_| "server did not start")?;
+    let to = SocketAddr::from(([127, 0, 0, 1], port));
+    let overflows = || -> Result<u64, String> {
+        Ok(netstat()?
+            .get("TcpExt:ListenOverflows")
+            .copied()
+            .unwrap_or(0))
+    };
+    let overflows0 = overflows()?;
+    let proc0 = proc_values()?;
+    let mut client = Child::spawn("tcp-client", move |ctl: &mut Ctl| {
+        // The last connect waits for its SYN to be sent again.
+        let conns: Vec<TcpStream> = (0..CONNS)
+            .map(|_| TcpStream::connect(to).expect("connect"))
+            .collect();
+        for mut c in conns {
+            c.write_all(b"c").expect("write");
+            let mut b = [0u8; 1];
+            c.read_exact(&mut b).expect("read");
+        }
+        ctl.report("done");
+        ctl.wait();
+    });
+    let t0 = std::time::Instant::now();
+    while overflows()? == overflows0 {
+        if t0.elapsed() > Duration::from_secs(10) {
+            return Err("the listener dropped no SYN".into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    force_gc()?;
+    server.go();
+    let (s, c) = (server.read(), client.read());
+    if s != "done" || c != "done" {
+        return Err(format!("exchange incomplete: server {s:?}, client {c:?}"));
+    }
+    // Let the closing handshakes finish.
+    std::thread::sleep(Duration::from_millis(500));
+    let srv = process(server.pid)?;
+    let cli = process(client.pid)?;
+    let proc1 = proc_values()?;
+    let (st, ct) = (&srv.tc, &cli.tc);
+    let d = |k: &str| proc1[k] - proc0[k];
+    let got = [
+        ("server received packets", st.tcprcvpacks),
+        ("server received bytes", st.tcprcvbytes),
+        ("client received packets", ct.tcprcvpacks),
+        ("client received bytes", ct.tcprcvbytes),
+        ("sent unidentified", d("tcpsndpacks:unident")),
+        ("received unidentified", d("tcprcvpacks:unident")),
+        ("parked", d("parkedpacks:")),
+    ];
+    let want = [
+        ("server received packets", ct.tcpsndpacks),
+        ("server received bytes", ct.tcpsndbytes),
+        ("client received packets", st.tcpsndpacks),
+        ("client received bytes", st.tcpsndbytes),
+        ("sent unidentified", 0),
+        ("received unidentified", 0),
+        ("parked", 0),
+    ];
+    expect_eq("a connect through a collection", &got, &want)?;
+    // Three handshakes, one SYN again, a byte and a close each way.
+    if ct.tcpsndpacks < 3 * CONNS as u64 + 1 {
+        return Err(format!("client sent only {} packets", ct.tcpsndpacks));
+    }
+    server.finish();
+    client.finish();
+    Ok(())
 }

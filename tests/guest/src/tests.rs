@@ -57,6 +57,7 @@ pub fn all() -> Vec<Test> {
         test!(t::tcp_v4_each_side_sends_what_the_peer_receives_and_totals_match_snmp),
         test!(t::tcp_v6_each_side_sends_what_the_peer_receives_and_totals_match_snmp),
         test!(t::tcp_over_threaded_napi_is_charged_to_the_processes),
+        test!(t::tcp_connect_in_progress_keeps_its_record_through_a_gc),
         test!(e::exited_process_is_returned_once),
         test!(e::force_gc_soon_after_another_is_not_skipped),
         test!(e::empty_exit_waits_until_the_taker_acknowledges),
