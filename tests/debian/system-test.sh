@@ -60,9 +60,8 @@ ktap_results /tmp/guest.out || report atop_tests_ran fail "$(tail -n 3 /tmp/gues
 upgrade_under_atop() {
 	old=$(systemctl show -p MainPID --value netatopd.service)
 	before=$(udp_sent)
-	# atop runs until its samples are spent (a background job of this
-	# shell ignores the SIGINT below): enough of them to outlast the
-	# upgrade on a slow machine, few enough to end soon after.
+	# Enough samples to outlast the upgrade on a slow machine; SIGUSR2
+	# below makes atop take one more and end.
 	atop -K -P PRN 1 120 >/tmp/upgrade-atop.out 2>&1 &
 	atop=$!
 	sleep 3
@@ -83,7 +82,7 @@ upgrade_under_atop() {
 	sender=$!
 	wait "$sender"
 	sleep 4
-	kill -INT "$atop"
+	kill -USR2 "$atop"
 	wait "$atop"
 	w=$(udp4_wire 10)
 	got=$(netatop-prn-sum "$sender" </tmp/upgrade-atop.out) || return 1
