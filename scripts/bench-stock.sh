@@ -61,7 +61,6 @@ module=/$(cd "$tree" && find lib/modules -name 'netatop.ko*' | head -n 1)
 configs=(none=- floor=/lib/modules/netatop_floor.ko "netatop=$module" "no-readers=$module:readers=0"
 	"100k=$module@records")
 if [ -n "${NETATOP_BENCH_C:-}" ]; then
-	[ -f "$NETATOP_BENCH_C/netatop.c" ] || die "NETATOP_BENCH_C: no netatop.c in $NETATOP_BENCH_C"
 	mkdir -p "$chroot_build/c"
 	c_netatop_sources "$NETATOP_BENCH_C" "$chroot_build/c"
 	in_chroot "$root" make -s -C "$headers" M=/tmp/netatop-bench/c modules

@@ -67,7 +67,6 @@ configs=(none=- floor=/lib/modules/netatop_floor.ko netatop=/lib/modules/netatop
 if [ -n "${NETATOP_BENCH_C:-}" ]; then
 	csrc="$NETATOP_CACHE/bench-c"
 	# The build directory is emptied first: it cannot be the sources.
-	[ -f "$NETATOP_BENCH_C/netatop.c" ] || die "NETATOP_BENCH_C: no netatop.c in $NETATOP_BENCH_C"
 	[ "$(realpath "$NETATOP_BENCH_C")" != "$(realpath -m "$csrc")" ] ||
 		die "NETATOP_BENCH_C: $NETATOP_BENCH_C is the benchmark's build directory; give netatop 3.2.2's own source directory"
 	rm -rf "$csrc"

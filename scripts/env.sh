@@ -107,6 +107,7 @@ chroot_packages() { # DIR
 # netatop 3.2.2's sources from SRC in DIR, with a Kbuild file that builds
 # them: its K&R-style declarations are errors for today's compilers.
 c_netatop_sources() { # SRC DIR
+	[ -f "$1/netatop.c" ] || die "no netatop.c in $1: give netatop 3.2.2's source directory"
 	cp -p "$1"/netatop.c "$1"/*.h "$2"
 	printf 'obj-m := netatop.o\nccflags-y := -Wno-error -Wno-strict-prototypes\n' >"$2/Kbuild"
 }
