@@ -121,11 +121,17 @@ fi
 # ip_local_deliver while netfilter hooks were unregistered under
 # traffic); one host thread for all vCPUs keeps SMP without that race.
 accel=tcg
+paging=
 if [ -n "$kernel" ] || [ ${#plugin[@]} -gt 0 ]; then
 	accel=tcg,thread=single
 fi
 if [ -z "$kernel" ]; then
 	kernel="$KDIR/arch/x86/boot/bzImage"
+	# -cpu max pages with five levels; KASAN's shadow range follows a CPU
+	# feature bit that identify_cpu() clears for a moment at boot, and an
+	# interrupt in that moment is reported as a wild access. A KASAN
+	# kernel pages with four.
+	! grep -qx CONFIG_KASAN=y "$KDIR/.config" || paging=no5lvl
 	cp "$module" "$root/lib/modules/netatop.ko"
 	kunit_module="$NETATOP_TOP/$KUNIT_MODULE_DIR/netatop.ko"
 	[ ! -f "$kunit_module" ] || [ "${NETATOP_KERNEL:-test}" != test ] || cp "$kunit_module" "$root/lib/modules/netatop-kunit.ko"
@@ -150,7 +156,7 @@ cp "$NETATOP_TOP/vm/finish" "$NETATOP_TOP/vm/checks.sh" "$root/"
 # Warnings and worse reach the console as they happen (loglevel=5), so a
 # splat early in a long boot is seen even when the kernel's log buffer has
 # wrapped by the time the final dmesg is read.
-append="console=ttyS0 panic=-1 oops=panic loglevel=5 log_buf_len=4M"
+append="console=ttyS0 panic=-1 oops=panic loglevel=5 log_buf_len=4M${paging:+ $paging}"
 if [ $systemd -eq 1 ]; then
 	mkdir -p "$root/lib/systemd/system"
 	copy_with_libs /lib/systemd/systemd /lib/systemd/systemd
