@@ -121,12 +121,12 @@ mod hash {
 
 #[kernel::macros::kunit_tests(netatop_quota)]
 mod quota {
-    use crate::logic::key::{Proto, SockKey};
+    use crate::logic::key::{KeyParts, Proto, SockKey};
     use crate::logic::packet::Family;
     use crate::quota::{QuotaFull, Unowned, PORT_SLOTS, SLOTS};
 
     fn key(net: u64, local_port: u16) -> SockKey {
-        SockKey {
+        KeyParts {
             net,
             proto: Proto::Udp,
             family: Family::Ipv4,
@@ -135,6 +135,7 @@ mod quota {
             local: [0; 16],
             remote: [0; 16],
         }
+        .into()
     }
 
     #[test]

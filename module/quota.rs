@@ -101,7 +101,7 @@ impl Unowned {
     /// Admits one more unowned record, of `key`, if the quotas allow;
     /// otherwise says which quota is full.
     pub(crate) fn admit(&self, key: &SockKey) -> Result<(), QuotaFull> {
-        let slot = self.slot(key.net);
+        let slot = self.slot(key.net());
         if !take(slot, self.slot_cap) {
             return Err(QuotaFull::Namespace);
         }
@@ -109,14 +109,14 @@ impl Unowned {
             put(slot);
             return Err(QuotaFull::Table);
         }
-        self.port(key.local_port).add(1, Relaxed);
+        self.port(key.local_port()).add(1, Relaxed);
         Ok(())
     }
 
     /// Whether the unowned record of `old` may give way to a new one of
     /// `new` that found the quota `full`.
     pub(crate) fn may_replace(full: QuotaFull, old: &SockKey, new: &SockKey) -> bool {
-        full == QuotaFull::Table || old.net % SLOTS as u64 == new.net % SLOTS as u64
+        full == QuotaFull::Table || old.net() % SLOTS as u64 == new.net() % SLOTS as u64
     }
 
     /// Counts a new unowned record that was refused.
@@ -131,8 +131,8 @@ impl Unowned {
 
     /// The unowned record of `key` got an owner or went away.
     pub(crate) fn release(&self, key: &SockKey) {
-        put(self.port(key.local_port));
-        put(self.slot(key.net));
+        put(self.port(key.local_port()));
+        put(self.slot(key.net()));
         put(&self.total);
     }
 

@@ -45,7 +45,7 @@ impl SockRecord {
         if !owner_alive {
             return SockVerdict::Drop;
         }
-        match self.key.proto {
+        match self.key.proto() {
             Proto::Tcp => {
                 let open = matches!(
                     self.last_state,
@@ -63,7 +63,7 @@ impl SockRecord {
                 }
             }
             Proto::Udp => {
-                if self.key.local_port > 1024 && idle > GC_MAX_UDP_IDLE_SECS * 1000 {
+                if self.key.local_port() > 1024 && idle > GC_MAX_UDP_IDLE_SECS * 1000 {
                     SockVerdict::Drop
                 } else {
                     SockVerdict::Keep

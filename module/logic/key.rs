@@ -43,8 +43,24 @@ pub enum Dir {
 /// Identifies a socket as far as packets tell: a TCP connection by both
 /// ends, a UDP socket by its local port, each within one network namespace
 /// and address family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// Kept as the words the tables' keyed hash reads: every field in a place
+/// of its own, so different keys are different words, and no more words
+/// than the key has (a UDP key has no addresses, an IPv4 one short ones).
+/// A packet's key is built once, and hashed and compared as it is. (The key
+/// of that hash is random per module load, so that remote peers cannot aim
+/// many keys at one bucket.)
+#[derive(Clone, Copy, Debug, Eq)]
 pub struct SockKey {
+    /// The namespace's cookie; the local and remote port, IPv6 and TCP
+    /// (bits 32, 16, 1 and 0); then the addresses, as [`SockKey::words`]
+    /// says; zero beyond the key's length.
+    w: [u64; 6],
+}
+
+/// The fields of a [`SockKey`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyParts {
     /// The network namespace's cookie.
     pub net: u64,
     pub proto: Proto,
@@ -52,99 +68,175 @@ pub struct SockKey {
     pub local_port: u16,
     /// Zero for UDP.
     pub remote_port: u16,
-    /// Zero for UDP.
+    /// Zero for UDP; an IPv4 address in the first four bytes.
     pub local: Addr,
-    /// Zero for UDP.
+    /// Zero for UDP; an IPv4 address in the first four bytes.
     pub remote: Addr,
 }
+
+const TCP_BIT: u64 = 1;
+const IPV6_BIT: u64 = 1 << 1;
 
 impl SockKey {
     /// The key of a packet, seen from the local socket's side; `None` for
     /// packets that are not TCP or UDP or carry no ports.
+    #[inline(always)]
     pub fn of(h: &Headers, dir: Dir, net: u64, family: Family) -> Option<Self> {
         let proto = Proto::of(h.transport)?;
         let (src_port, dst_port) = h.ports?;
         let (local_port, remote_port, local, remote) = match dir {
-            Dir::In => (dst_port, src_port, h.dst, h.src),
-            Dir::Out => (src_port, dst_port, h.src, h.dst),
+            Dir::In => (dst_port, src_port, &h.dst, &h.src),
+            Dir::Out => (src_port, dst_port, &h.src, &h.dst),
         };
-        Some(match proto {
-            Proto::Tcp => SockKey {
-                net,
-                proto,
-                family,
-                local_port,
-                remote_port,
-                local,
-                remote,
-            },
-            Proto::Udp => SockKey {
-                net,
-                proto,
-                family,
-                local_port,
-                remote_port: 0,
-                local: [0; 16],
-                remote: [0; 16],
-            },
-        })
+        Some(Self::pack(
+            net,
+            proto,
+            family,
+            local_port,
+            remote_port,
+            local,
+            remote,
+        ))
     }
 
-    /// The key as the words the table's keyed hash reads: every field
-    /// in a place of its own, so different keys are different words, and
-    /// no more words than the key has (a UDP key has no addresses, an
-    /// IPv4 one short ones): the hash runs for every packet.
-    /// (The key of that hash is random per module load, so that remote
-    /// peers cannot aim many keys at one bucket.)
-    pub fn words(&self) -> KeyWords {
+    /// The key of these fields; a UDP key ignores the remote port and the
+    /// addresses, an IPv4 key all but the first four bytes of each address.
+    #[inline(always)]
+    fn pack(
+        net: u64,
+        proto: Proto,
+        family: Family,
+        local_port: u16,
+        remote_port: u16,
+        local: &Addr,
+        remote: &Addr,
+    ) -> Self {
         let word = |a: &[u8]| u64::from_le_bytes(a.try_into().unwrap_or([0; 8]));
         let half = |a: &[u8]| u64::from(u32::from_le_bytes(a.try_into().unwrap_or([0; 4])));
-        let head = [
-            self.net,
-            u64::from(self.local_port) << 32
-                | u64::from(self.remote_port) << 16
-                | u64::from(self.family == Family::Ipv6) << 1
-                | u64::from(self.proto == Proto::Tcp),
-        ];
-        let (w, len) = match (self.proto, self.family) {
-            (Proto::Udp, _) => ([head[0], head[1], 0, 0, 0, 0], 2),
-            (Proto::Tcp, Family::Ipv4) => (
-                [
-                    head[0],
-                    head[1],
-                    half(&self.local[..4]) << 32 | half(&self.remote[..4]),
-                    0,
-                    0,
-                    0,
-                ],
-                3,
-            ),
-            (Proto::Tcp, Family::Ipv6) => (
-                [
-                    head[0],
-                    head[1],
-                    word(&self.local[..8]),
-                    word(&self.local[8..]),
-                    word(&self.remote[..8]),
-                    word(&self.remote[8..]),
-                ],
-                6,
-            ),
+        let flags = match family {
+            Family::Ipv4 => 0,
+            Family::Ipv6 => IPV6_BIT,
         };
-        KeyWords { w, len }
+        let w = match (proto, family) {
+            (Proto::Udp, _) => [net, u64::from(local_port) << 32 | flags, 0, 0, 0, 0],
+            (Proto::Tcp, _) => {
+                let ports = u64::from(local_port) << 32 | u64::from(remote_port) << 16;
+                let head = ports | flags | TCP_BIT;
+                match family {
+                    Family::Ipv4 => [
+                        net,
+                        head,
+                        half(&local[..4]) << 32 | half(&remote[..4]),
+                        0,
+                        0,
+                        0,
+                    ],
+                    Family::Ipv6 => [
+                        net,
+                        head,
+                        word(&local[..8]),
+                        word(&local[8..]),
+                        word(&remote[..8]),
+                        word(&remote[8..]),
+                    ],
+                }
+            }
+        };
+        SockKey { w }
+    }
+
+    /// The network namespace's cookie.
+    pub fn net(&self) -> u64 {
+        self.w[0]
+    }
+
+    pub fn proto(&self) -> Proto {
+        if self.w[1] & TCP_BIT != 0 {
+            Proto::Tcp
+        } else {
+            Proto::Udp
+        }
+    }
+
+    pub fn family(&self) -> Family {
+        if self.w[1] & IPV6_BIT != 0 {
+            Family::Ipv6
+        } else {
+            Family::Ipv4
+        }
+    }
+
+    pub fn local_port(&self) -> u16 {
+        (self.w[1] >> 32) as u16
+    }
+
+    /// The key as the words the table's keyed hash reads: two for UDP,
+    /// three for TCP over IPv4, six for TCP over IPv6. Keys of different
+    /// lengths differ in their first two words.
+    #[inline(always)]
+    pub fn words(&self) -> &[u64] {
+        let len = match (self.proto(), self.family()) {
+            (Proto::Udp, _) => 2,
+            (Proto::Tcp, Family::Ipv4) => 3,
+            (Proto::Tcp, Family::Ipv6) => 6,
+        };
+        &self.w[..len]
+    }
+
+    /// The key's fields (addresses as the key keeps them).
+    #[cfg(test)]
+    pub fn parts(&self) -> KeyParts {
+        let mut local = [0; 16];
+        let mut remote = [0; 16];
+        match (self.proto(), self.family()) {
+            (Proto::Udp, _) => {}
+            (Proto::Tcp, Family::Ipv4) => {
+                local[..4].copy_from_slice(&((self.w[2] >> 32) as u32).to_le_bytes());
+                remote[..4].copy_from_slice(&(self.w[2] as u32).to_le_bytes());
+            }
+            (Proto::Tcp, Family::Ipv6) => {
+                local[..8].copy_from_slice(&self.w[2].to_le_bytes());
+                local[8..].copy_from_slice(&self.w[3].to_le_bytes());
+                remote[..8].copy_from_slice(&self.w[4].to_le_bytes());
+                remote[8..].copy_from_slice(&self.w[5].to_le_bytes());
+            }
+        }
+        KeyParts {
+            net: self.net(),
+            proto: self.proto(),
+            family: self.family(),
+            local_port: self.local_port(),
+            remote_port: (self.w[1] >> 16) as u16,
+            local,
+            remote,
+        }
     }
 }
 
-/// The words of a [`SockKey`] for the hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KeyWords {
-    w: [u64; 6],
-    len: usize,
+impl PartialEq for SockKey {
+    /// Word by word, without a call to `memcmp`: the packet path compares
+    /// a key with each record's in its bucket. The first two words tell
+    /// most keys apart.
+    #[inline(always)]
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (&self.w, &other.w);
+        a[0] == b[0]
+            && a[1] == b[1]
+            && (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5]) == 0
+    }
 }
 
-impl KeyWords {
-    pub fn as_slice(&self) -> &[u64] {
-        self.w.get(..self.len).unwrap_or(&self.w)
+impl From<KeyParts> for SockKey {
+    fn from(k: KeyParts) -> Self {
+        SockKey::pack(
+            k.net,
+            k.proto,
+            k.family,
+            k.local_port,
+            k.remote_port,
+            &k.local,
+            &k.remote,
+        )
     }
 }
 
@@ -170,28 +262,17 @@ impl SocketId {
     /// The keys of the packets this socket receives: one, or two for an
     /// IPv6 UDP socket that also receives IPv4.
     pub fn keys(&self) -> [Option<SockKey>; 2] {
+        let proto = if self.tcp { Proto::Tcp } else { Proto::Udp };
         let key = |family| {
-            if self.tcp {
-                SockKey {
-                    net: self.net,
-                    proto: Proto::Tcp,
-                    family,
-                    local_port: self.local_port,
-                    remote_port: self.remote_port,
-                    local: self.local,
-                    remote: self.remote,
-                }
-            } else {
-                SockKey {
-                    net: self.net,
-                    proto: Proto::Udp,
-                    family,
-                    local_port: self.local_port,
-                    remote_port: 0,
-                    local: [0; 16],
-                    remote: [0; 16],
-                }
-            }
+            SockKey::pack(
+                self.net,
+                proto,
+                family,
+                self.local_port,
+                self.remote_port,
+                &self.local,
+                &self.remote,
+            )
         };
         [
             Some(key(self.family)),
@@ -256,15 +337,30 @@ mod tests {
             ports: Some((1000, 80)),
             header_len: 40,
         };
-        let out = SockKey::of(&h, Dir::Out, 9, Family::Ipv4).unwrap();
+        let out = SockKey::of(&h, Dir::Out, 9, Family::Ipv6).unwrap().parts();
         assert_eq!(
             (out.local_port, out.remote_port, out.local, out.remote),
             (1000, 80, [1; 16], [2; 16])
         );
-        let inn = SockKey::of(&h, Dir::In, 9, Family::Ipv4).unwrap();
+        let inn = SockKey::of(&h, Dir::In, 9, Family::Ipv6).unwrap().parts();
         assert_eq!(
             (inn.local_port, inn.remote_port, inn.local, inn.remote),
             (80, 1000, [2; 16], [1; 16])
+        );
+        // IPv4 addresses are the first four bytes.
+        let inn4 = SockKey::of(&h, Dir::In, 9, Family::Ipv4).unwrap().parts();
+        let (mut two, mut one) = ([0; 16], [0; 16]);
+        two[..4].fill(2);
+        one[..4].fill(1);
+        assert_eq!(
+            (
+                inn4.family,
+                inn4.local_port,
+                inn4.remote_port,
+                inn4.local,
+                inn4.remote
+            ),
+            (Family::Ipv4, 80, 1000, two, one)
         );
     }
 
@@ -279,8 +375,8 @@ mod tests {
         };
         let k = SockKey::of(&h, Dir::Out, 9, Family::Ipv6).unwrap();
         assert_eq!(
-            k,
-            SockKey {
+            k.parts(),
+            KeyParts {
                 net: 9,
                 proto: Proto::Udp,
                 family: Family::Ipv6,
@@ -339,7 +435,7 @@ mod tests {
 
     #[test]
     fn every_field_has_its_own_place_in_the_words() {
-        let k = SockKey {
+        let k = KeyParts {
             net: 1,
             proto: Proto::Tcp,
             family: Family::Ipv6,
@@ -389,19 +485,27 @@ mod tests {
         v = k4;
         (v.local, v.remote) = (k4.remote, k4.local);
         variants.push(v);
-        let udp = key(Proto::Udp, 2);
+        let udp = key(Proto::Udp, 2).parts();
         variants.push(udp);
         assert_eq!(
-            [udp.words(), k4.words(), k.words()].map(|w| w.as_slice().len()),
+            [udp, k4, k].map(|k| SockKey::from(k).words().len()),
             [2, 3, 6]
         );
         let words: Vec<_> = variants
             .iter()
-            .map(|k| k.words().as_slice().to_vec())
+            .map(|&k| SockKey::from(k).words().to_vec())
             .collect();
         for (i, a) in words.iter().enumerate() {
             for b in &words[i + 1..] {
                 assert_ne!(a, b);
+            }
+        }
+        // Keys compare as their words do, every word (the last of an IPv6
+        // key's included), each key equal to itself only.
+        let keys: Vec<SockKey> = variants.iter().map(|&k| SockKey::from(k)).collect();
+        for (i, a) in keys.iter().enumerate() {
+            for (j, b) in keys.iter().enumerate() {
+                assert_eq!(a == b, i == j, "{:?} and {:?}", variants[i], variants[j]);
             }
         }
         assert_ne!(
@@ -415,8 +519,8 @@ mod tests {
     }
 
     /// A TCP connection over IPv6, for the hash tests.
-    fn tcp6_key() -> SockKey {
-        SockKey {
+    fn tcp6_key() -> KeyParts {
+        KeyParts {
             net: 7,
             proto: Proto::Tcp,
             family: Family::Ipv6,
@@ -441,7 +545,7 @@ mod tests {
         let mask = (1 << 16) - 1;
         let same = (0..64u64)
             .filter(|&k| {
-                hash(a.words().as_slice(), k) & mask == hash(b.words().as_slice(), k) & mask
+                hash(SockKey::from(a).words(), k) & mask == hash(SockKey::from(b).words(), k) & mask
             })
             .count();
         assert!(same <= 1, "{same} of 64 keys put both in one bucket");
@@ -471,13 +575,13 @@ mod tests {
     #[test]
     fn different_keys_share_a_hash_only_by_chance() {
         let tcp6 = tcp6_key();
-        let tcp4 = SockKey {
+        let tcp4 = KeyParts {
             family: Family::Ipv4,
             local: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
             remote: [10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
             ..tcp6
         };
-        let udp = SockKey {
+        let udp = KeyParts {
             proto: Proto::Udp,
             remote_port: 0,
             local: [0; 16],
@@ -488,7 +592,7 @@ mod tests {
             tcp6,
             tcp4,
             udp,
-            SockKey {
+            KeyParts {
                 family: Family::Ipv6,
                 ..udp
             },
@@ -502,19 +606,22 @@ mod tests {
                 v.local[byte] ^= 0x80;
                 keys.push(v);
             }
-            keys.push(SockKey { net: 8, ..k });
-            keys.push(SockKey {
+            keys.push(KeyParts { net: 8, ..k });
+            keys.push(KeyParts {
                 local_port: 444,
                 ..k
             });
-            keys.push(SockKey {
+            keys.push(KeyParts {
                 remote_port: 40001,
                 ..k
             });
         }
         // An IPv4 key's addresses are its first four bytes: keys that differ
         // only beyond them are one key.
-        let mut words: Vec<Vec<u64>> = keys.iter().map(|k| k.words().as_slice().to_vec()).collect();
+        let mut words: Vec<Vec<u64>> = keys
+            .iter()
+            .map(|&k| SockKey::from(k).words().to_vec())
+            .collect();
         words.sort();
         words.dedup();
         assert!(words.len() > 40);
@@ -534,7 +641,7 @@ mod tests {
         let buckets = 1024u64;
         let mut count = [0u32; 1024];
         for port in 0..8192u16 {
-            count[(hash(key(Proto::Udp, port).words().as_slice(), 42) % buckets) as usize] += 1;
+            count[(hash(key(Proto::Udp, port).words(), 42) % buckets) as usize] += 1;
         }
         let max = *count.iter().max().unwrap();
         assert!(
@@ -558,13 +665,13 @@ mod tests {
         let [v6, v4] = id.keys();
         assert_eq!(
             v6,
-            Some(SockKey {
+            Some(SockKey::from(KeyParts {
+                net: 4,
                 family: Family::Ipv6,
-                ..key(Proto::Udp, 514)
-            })
-            .map(|k| SockKey { net: 4, ..k })
+                ..key(Proto::Udp, 514).parts()
+            }))
         );
-        assert_eq!(v4.map(|k| k.family), Some(Family::Ipv4));
+        assert_eq!(v4.map(|k| k.family()), Some(Family::Ipv4));
         let tcp = SocketId {
             tcp: true,
             family: Family::Ipv4,

@@ -279,10 +279,11 @@ pub fn charge_parts(proto: Proto, c: &Charge) -> [(usize, Amount); 3] {
 #[cfg(test)]
 pub(crate) mod fixtures {
     use super::*;
+    use crate::key::KeyParts;
     use crate::packet::Family;
 
     pub(crate) fn key(proto: Proto, port: u16) -> SockKey {
-        SockKey {
+        KeyParts {
             net: 1,
             proto,
             family: Family::Ipv4,
@@ -291,6 +292,7 @@ pub(crate) mod fixtures {
             local: [0; 16],
             remote: [0; 16],
         }
+        .into()
     }
 
     pub(crate) const A: Owner = Owner {

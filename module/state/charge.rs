@@ -92,7 +92,7 @@ impl State {
     pub(super) fn forget_unowned(&self, r: &SockRecord) {
         self.unowned.release(&r.key);
         self.stats.unpark(r.parked.packets());
-        self.count_unidentified(r.key.proto, Dir::Out, r.parked.sent.packets);
-        self.count_unidentified(r.key.proto, Dir::In, r.parked.received.packets);
+        self.count_unidentified(r.key.proto(), Dir::Out, r.parked.sent.packets);
+        self.count_unidentified(r.key.proto(), Dir::In, r.parked.received.packets);
     }
 }

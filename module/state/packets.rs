@@ -102,7 +102,7 @@ impl State {
             now: clock::now_ms(),
         };
 
-        let hash = self.hash_key.hash(key.words().as_slice());
+        let hash = self.hash_key.hash(key.words());
         if self.on_record(&mut self.socks.lock_within(hash, bh), &key, &seen, sender) {
             return;
         }
@@ -126,7 +126,13 @@ impl State {
         };
         if charge.is_some() {
             // Charged whether or not the record finds room.
-            self.settle(&mut entry.cells, key.proto, charge, amount.packets, sender);
+            self.settle(
+                &mut entry.cells,
+                key.proto(),
+                charge,
+                amount.packets,
+                sender,
+            );
             self.add(&mut chain, hash, entry, bh);
         } else if self.add(&mut chain, hash, entry, bh) {
             self.stats.park(amount.packets);
@@ -160,14 +166,14 @@ impl State {
                 .filter(|c| c.complete_for(steady.by_owner))
             {
                 entry.record.touch(seen);
-                cells.charge_packet(key.proto, seen.dir, seen.amount);
+                cells.charge_packet(key.proto(), seen.dir, seen.amount);
                 return true;
             }
         }
         let charge = self.update(&mut entry.record, seen, sender);
         self.settle(
             &mut entry.cells,
-            key.proto,
+            key.proto(),
             charge,
             seen.amount.packets,
             sender,
