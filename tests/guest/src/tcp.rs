@@ -243,6 +243,15 @@ pub fn tcp_over_threaded_napi_is_charged_to_the_processes() -> Check {
     r
 }
 
+/// Sends `byte` on each of `conns`, reads one from each, and closes them.
+fn trade_a_byte(conns: Vec<TcpStream>, byte: u8) {
+    for mut c in conns {
+        c.write_all(&[byte]).expect("write");
+        let mut b = [0u8; 1];
+        c.read_exact(&mut b).expect("read");
+    }
+}
+
 /// A connection still opening keeps its record through a garbage
 /// collection: the listener's queue is full (backlog 1, two connections
 /// waiting), so it drops the client's first SYN; a collection runs; the
@@ -266,11 +275,7 @@ fn connect_through_a_gc() -> Check {
         ctl.report(&l.local_addr().expect("addr").port().to_string());
         ctl.wait();
         let conns: Vec<TcpStream> = (0..CONNS).map(|_| l.accept().expect("accept").0).collect();
-        for mut c in conns {
-            c.write_all(b"s").expect("write");
-            let mut b = [0u8; 1];
-            c.read_exact(&mut b).expect("read");
-        }
+        trade_a_byte(conns, b's');
         ctl.report("done");
         ctl.wait();
     });
@@ -289,11 +294,7 @@ fn connect_through_a_gc() -> Check {
         let conns: Vec<TcpStream> = (0..CONNS)
             .map(|_| TcpStream::connect(to).expect("connect"))
             .collect();
-        for mut c in conns {
-            c.write_all(b"c").expect("write");
-            let mut b = [0u8; 1];
-            c.read_exact(&mut b).expect("read");
-        }
+        trade_a_byte(conns, b'c');
         ctl.report("done");
         ctl.wait();
     });
