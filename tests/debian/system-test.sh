@@ -60,9 +60,11 @@ ktap_results /tmp/guest.out || report atop_tests_ran fail "$(tail -n 3 /tmp/gues
 upgrade_under_atop() {
 	old=$(systemctl show -p MainPID --value netatopd.service)
 	before=$(udp_sent)
-	# Enough samples to outlast the upgrade on a slow machine; SIGUSR2
-	# below makes atop take one more and end.
-	atop -K -P PRN 1 120 >/tmp/upgrade-atop.out 2>&1 &
+	# atop takes its first sample now and the others only when told
+	# (SIGUSR1: one more; SIGUSR2: a last one): trixie's atop ends
+	# with "#threads (N) < #procs (N+1)" when a process starts within
+	# one of its samples, as dpkg's do.
+	atop -K -P PRN 3600 10 >/tmp/upgrade-atop.out 2>&1 &
 	atop=$!
 	sleep 3
 	t0=$(date +%s)
@@ -77,6 +79,7 @@ upgrade_under_atop() {
 	[ "$after" -ge "$before" ] || { echo "udpsndpacks $before before, $after after: the module was reloaded"; return 1; }
 	kill -0 "$atop" || { echo "atop ended (the upgrade took $took s)"; tail -n 5 /tmp/upgrade-atop.out; return 1; }
 	# atop takes up the new log at its next sample.
+	kill -USR1 "$atop"
 	sleep 3
 	netatop-traffic udp 127.0.0.1 7 10 >/dev/null &
 	sender=$!
