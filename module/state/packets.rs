@@ -48,9 +48,8 @@ impl Observer for State {
     #[inline(always)]
     fn observe(&self, p: &Packet<'_>) {
         // The socket bucket, twice for a new record, and a task bucket for
-        // a new owner: bottom halves off once for all.
-        let bh = p.bh_off();
-        self.account(p, &bh);
+        // a new owner: under the hook's bottom halves off.
+        self.account(p, p.bh());
     }
 }
 

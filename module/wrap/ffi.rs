@@ -125,6 +125,7 @@ extern "C" {
     );
     pub(super) fn netatop_percpu_alloc(n: c_uint) -> *mut u64;
     pub(super) fn netatop_percpu_free(c: *mut u64);
+    #[cfg(not(all(CONFIG_X86_64, CONFIG_SMP)))]
     pub(super) fn netatop_percpu_add(c: *mut u64, i: c_uint, n: u64);
     pub(super) fn netatop_percpu_sum(c: *mut u64, i: c_uint) -> u64;
     pub(super) fn netatop_bh_off() -> bool;

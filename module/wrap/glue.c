@@ -131,11 +131,13 @@ bool netatop_in_process_context(void)
 
 /*
  * Whether a packet the caller sends now is sent by the current task, as
- * netatop_in_process_context() decides. If so, @ids are the current task's.
+ * netatop_in_process_context() decides. If so, @ids are the current task's
+ * and bottom halves are turned off, as netatop_bh_off() does: the caller
+ * turns them on again.
  */
 bool netatop_sending_task(struct netatop_task_ids *ids)
 {
-	if (!netatop_in_process_context())
+	if (!netatop_bh_off())
 		return false;
 	netatop_current_ids(ids);
 	return true;
@@ -294,10 +296,15 @@ bool netatop_sock_id(const struct sock *sk, struct netatop_sock_id *id)
 
 /* --- bottom halves (module/wrap/sync.rs) --- */
 
-/* Bottom halves off on this CPU, unless they are already; whether they were turned off. */
+/*
+ * Bottom halves off on this CPU, unless they are already (or it runs in a
+ * hardirq or NMI, where no bottom half runs either): whether they were
+ * turned off, which is whether the caller runs in process context as
+ * netatop_in_process_context() says.
+ */
 bool netatop_bh_off(void)
 {
-	if (softirq_count())
+	if (in_interrupt())
 		return false;
 	local_bh_disable();
 	return true;
@@ -337,10 +344,13 @@ void netatop_percpu_free(u64 __percpu *c)
 }
 
 /* Adds @n to counter @i on this CPU; safe in any context. */
+#if !(defined(CONFIG_X86_64) && defined(CONFIG_SMP))
+/* On x86-64 the Rust side adds inline. */
 void netatop_percpu_add(u64 __percpu *c, unsigned int i, u64 n)
 {
 	this_cpu_add(c[i], n);
 }
+#endif
 
 /* Counter @i summed over all CPUs (wrapping: a CPU may hold a negative share). */
 u64 netatop_percpu_sum(u64 __percpu *c, unsigned int i)

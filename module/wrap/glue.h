@@ -39,7 +39,9 @@ void netatop_add_pairs(atomic64_t *a, atomic64_t *b, u64 packets, u64 bytes);
 
 u64 __percpu *netatop_percpu_alloc(unsigned int n);
 void netatop_percpu_free(u64 __percpu *c);
+#if !(defined(CONFIG_X86_64) && defined(CONFIG_SMP))
 void netatop_percpu_add(u64 __percpu *c, unsigned int i, u64 n);
+#endif
 u64 netatop_percpu_sum(u64 __percpu *c, unsigned int i);
 
 /* A socket as its packets identify it (module/wrap/recv_probe.rs). */

@@ -55,7 +55,9 @@ pub(crate) trait Observer: Send + Sync + 'static {
 /// `skb` and `state` are the valid arguments of a running hook call and
 /// outlive `'a`; `head` is the linear data from the packet's network
 /// header on (at most [`HEAD_LEN`] bytes), which is `network_offset`
-/// bytes from `skb->data`; the other fields were read from them.
+/// bytes from `skb->data`; `hook`, `family`, `len` and `sender` were
+/// read from them (or from the calling context); `bh` keeps bottom halves
+/// off while the packet is seen.
 pub(crate) struct Packet<'a> {
     skb: *const c_void,
     state: *const c_void,
@@ -64,8 +66,8 @@ pub(crate) struct Packet<'a> {
     len: u32,
     hook: Hook,
     family: Family,
-    in_process_context: bool,
     sender: Option<task::Ids>,
+    bh: BhOff,
 }
 
 /// Most bytes of the network header [`Packet`] reads in place.
@@ -262,13 +264,13 @@ impl Packet<'_> {
         unsafe { ffi::netatop_skb_has_socket(self.skb.cast(), self.state.cast()) }
     }
 
-    /// Bottom halves off while the value returned lives: in process
-    /// context they are turned off; elsewhere the hook runs in a softirq or
+    /// Bottom halves are off while the packet is seen: in process context
+    /// they were turned off for it; elsewhere the hook runs in a softirq or
     /// interrupt, or inside a section that disabled them, and they are off
     /// already.
     #[inline(always)]
-    pub(crate) fn bh_off(&self) -> BhOff {
-        sync::bh_off_unless(!self.in_process_context)
+    pub(crate) fn bh(&self) -> &BhOff {
+        &self.bh
     }
 
     /// The task that sends this packet: the current one, for a packet
@@ -404,12 +406,22 @@ unsafe extern "C" fn hook_callback<T: Observer>(
     } else {
         Hook::LocalOut
     };
-    let mut ids = task::Ids::default();
-    let in_process_context = match hook {
-        // SAFETY: No preconditions.
-        Hook::LocalIn => unsafe { ffi::netatop_in_process_context() },
-        // SAFETY: `ids` is valid for writes.
-        Hook::LocalOut => unsafe { ffi::netatop_sending_task(&mut ids) },
+    // Bottom halves off (the socket and task tables take their bucket locks
+    // in softirqs too), and the sender of a packet sent in process context:
+    // one call into C.
+    let (bh, sender) = match hook {
+        Hook::LocalIn => (sync::bh_off(), None),
+        Hook::LocalOut => {
+            let mut ids = task::Ids::default();
+            // SAFETY: `ids` is valid for writes.
+            let sending = unsafe { ffi::netatop_sending_task(&mut ids) };
+            // SAFETY: A sending task is found in process context, where
+            // the call turned bottom halves off for this hook call; `bh`
+            // turns them on when it goes with `packet`, before the hook
+            // returns.
+            let bh = unsafe { BhOff::taken_over(sending) };
+            (bh, sending.then_some(ids))
+        }
     };
     // INVARIANT: `skb` and `state` are valid for the duration of this
     // call; `head` and the other fields were read from them.
@@ -425,8 +437,8 @@ unsafe extern "C" fn hook_callback<T: Observer>(
         } else {
             Family::Ipv4
         },
-        in_process_context,
-        sender: (hook == Hook::LocalOut && in_process_context).then_some(ids),
+        sender,
+        bh,
     };
     observer.observe(&packet);
     NF_ACCEPT

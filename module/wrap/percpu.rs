@@ -55,13 +55,33 @@ impl<const N: usize> PerCpuCounters<N> {
 
     /// Adds `n` to counter `i` (ignored if `i` is out of range, which
     /// callers rule out with constant indices).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(&self, i: usize, n: u64) {
-        if i < N {
-            // SAFETY: `ptr` holds `N` counters by the type invariant and
-            // `i < N` fits `c_uint` by `FITS`.
-            unsafe { ffi::netatop_percpu_add(self.ptr, i as c_uint, n) };
+        if i >= N {
+            return;
         }
+        // On x86-64 `this_cpu_add` is one `add` to the address in the
+        // per-CPU segment: inline here, not a call.
+        #[cfg(all(CONFIG_X86_64, CONFIG_SMP))]
+        // SAFETY: `ptr` holds `N` counters by the type invariant, so
+        // `ptr + i` is counter `i`'s per-CPU address, which `%gs` maps to
+        // this CPU's copy. A single instruction cannot be split by
+        // preemption or an interrupt; it touches nothing else but the
+        // flags.
+        unsafe {
+            core::arch::asm!(
+                "add qword ptr gs:[{c}], {n}",
+                c = in(reg) self.ptr.wrapping_add(i),
+                n = in(reg) n,
+                options(nostack),
+            )
+        };
+        #[cfg(not(all(CONFIG_X86_64, CONFIG_SMP)))]
+        // SAFETY: `ptr` holds `N` counters by the type invariant and
+        // `i < N` fits `c_uint` by `FITS`.
+        unsafe {
+            ffi::netatop_percpu_add(self.ptr, i as c_uint, n)
+        };
     }
 
     /// Subtracts `n` from counter `i`.

@@ -94,22 +94,34 @@ pub(crate) struct BhOff {
 }
 
 /// Turns bottom halves off on this CPU (`local_bh_disable`) until the
-/// value returned goes, unless they are off already.
+/// value returned goes, unless they are off already or the caller runs in
+/// an interrupt (where no bottom half runs either).
 #[inline(always)]
 pub(crate) fn bh_off() -> BhOff {
-    bh_off_unless(false)
-}
-
-/// [`bh_off`], where the caller knows whether bottom halves are off
-/// already (`off`: in a softirq, say); nothing is called then.
-#[inline(always)]
-pub(crate) fn bh_off_unless(off: bool) -> BhOff {
     // SAFETY: No preconditions.
-    let turned_off = !off && unsafe { ffi::netatop_bh_off() };
+    let turned_off = unsafe { ffi::netatop_bh_off() };
     // INVARIANT: Turned off just now if `turned_off`.
     BhOff {
         turned_off,
         _not_send: PhantomData,
+    }
+}
+
+impl BhOff {
+    /// Takes over bottom halves that C code turned off on this CPU for the
+    /// caller, if `turned_off`: they are turned on when the value goes.
+    ///
+    /// # Safety
+    ///
+    /// If `turned_off`, bottom halves were turned off on this CPU with
+    /// `local_bh_disable` by the task, which turns them on nowhere else.
+    #[inline(always)]
+    pub(super) unsafe fn taken_over(turned_off: bool) -> Self {
+        // INVARIANT: Turned off by the caller's guarantee if `turned_off`.
+        BhOff {
+            turned_off,
+            _not_send: PhantomData,
+        }
     }
 }
 
