@@ -424,7 +424,8 @@ unsafe extern "C" fn hook_callback<T: Observer>(
         }
     };
     // INVARIANT: `skb` and `state` are valid for the duration of this
-    // call; `head` and the other fields were read from them.
+    // call; `head` and the other fields but `bh` were read from them, and
+    // `bh` keeps bottom halves off until `packet` goes, within this call.
     let packet = Packet {
         skb,
         state,
