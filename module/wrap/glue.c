@@ -121,8 +121,9 @@ void netatop_hooks_unregister(void)
  * Whether the caller runs on behalf of the current task: not in hardirq or
  * softirq, and not in a section with bottom halves disabled either, where
  * threaded NAPI, backlog threads and busy polling handle other sockets'
- * packets (in_task() is true there). The hooks ask it of every packet, the
- * read probe of every read.
+ * packets (in_task() is true there). The hooks decide by it through
+ * netatop_bh_off() and netatop_sending_task(), the read probe asks it of a
+ * read that may bind a socket.
  */
 bool netatop_in_process_context(void)
 {
