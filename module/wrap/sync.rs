@@ -100,11 +100,9 @@ pub(crate) struct BhOff {
 pub(crate) fn bh_off() -> BhOff {
     // SAFETY: No preconditions.
     let turned_off = unsafe { ffi::netatop_bh_off() };
-    // INVARIANT: Turned off just now if `turned_off`.
-    BhOff {
-        turned_off,
-        _not_send: PhantomData,
-    }
+    // SAFETY: `netatop_bh_off` turned them off just now if `turned_off`,
+    // and only the value turns them on.
+    unsafe { BhOff::taken_over(turned_off) }
 }
 
 impl BhOff {
