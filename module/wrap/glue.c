@@ -344,9 +344,9 @@ void netatop_percpu_free(u64 __percpu *c)
 	free_percpu(c);
 }
 
-/* Adds @n to counter @i on this CPU; safe in any context. */
-#if !(defined(CONFIG_X86_64) && defined(CONFIG_SMP))
 /* On x86-64 the Rust side adds inline. */
+#if !(defined(CONFIG_X86_64) && defined(CONFIG_SMP))
+/* Adds @n to counter @i on this CPU; safe in any context. */
 void netatop_percpu_add(u64 __percpu *c, unsigned int i, u64 n)
 {
 	this_cpu_add(c[i], n);
