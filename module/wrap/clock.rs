@@ -25,6 +25,14 @@ fn ticks() -> u64 {
 }
 
 /// Milliseconds since boot, in steps of one tick.
+#[inline(always)]
 pub(crate) fn now_ms() -> u64 {
-    ticks().wrapping_mul(1000) / u64::from(bindings::CONFIG_HZ)
+    const HZ: u64 = bindings::CONFIG_HZ as u64;
+    // As `jiffies_to_msecs()`: one multiplication where a tick is a whole
+    // number of milliseconds (HZ 100, 250, 1000), a division elsewhere.
+    if 1000 % HZ == 0 {
+        ticks().wrapping_mul(1000 / HZ)
+    } else {
+        ticks().wrapping_mul(1000) / HZ
+    }
 }
