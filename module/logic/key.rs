@@ -76,6 +76,7 @@ pub struct KeyParts {
 
 const TCP_BIT: u64 = 1;
 const IPV6_BIT: u64 = 1 << 1;
+const TCP_IPV6: u64 = TCP_BIT | IPV6_BIT;
 
 impl SockKey {
     /// The key of a packet, seen from the local socket's side; `None` for
@@ -216,13 +217,20 @@ impl SockKey {
 impl PartialEq for SockKey {
     /// Word by word, without a call to `memcmp`: the packet path compares
     /// a key with each record's in its bucket. The first two words tell
-    /// most keys apart.
+    /// most keys apart; when they are equal, so are the protocol and the
+    /// family, and with them the length: only the words within it are
+    /// left to compare (beyond it both keys are zero).
     #[inline(always)]
     fn eq(&self, other: &Self) -> bool {
         let (a, b) = (&self.w, &other.w);
-        a[0] == b[0]
-            && a[1] == b[1]
-            && (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5]) == 0
+        if a[0] != b[0] || a[1] != b[1] {
+            return false;
+        }
+        match a[1] & TCP_IPV6 {
+            TCP_BIT => a[2] == b[2],
+            TCP_IPV6 => (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5]) == 0,
+            _ => true,
+        }
     }
 }
 
