@@ -3,8 +3,8 @@
 //! Parsing the network and transport headers of a packet.
 //!
 //! Pure logic, shared with the host tests: the kernel side passes a
-//! [`HeaderSource`] that copies bytes out of the skb with
-//! `skb_header_pointer` semantics, so nothing here can read out of bounds.
+//! [`HeaderSource`] that shows bytes of the skb with `skb_header_pointer`
+//! semantics, so nothing here can read out of bounds.
 //! A packet whose headers are truncated or malformed parses as
 //! [`Transport::Unknown`].
 
@@ -22,10 +22,19 @@ const IPPROTO_DSTOPTS: u8 = 60;
 /// At most this many IPv6 extension headers are followed.
 const MAX_EXT_HEADERS: usize = 8;
 
-/// Copies header bytes of one packet, counted from its network header.
+/// Shows header bytes of one packet, counted from its network header.
 pub trait HeaderSource {
-    /// The `N` bytes at `offset`, or `None` if the packet is shorter.
-    fn bytes<const N: usize>(&self, offset: usize) -> Option<[u8; N]>;
+    /// What `f` makes of the `N` bytes at `offset`, or `None` if the
+    /// packet is shorter. (`f` reads them where they are, if it can: a
+    /// header is looked at, not copied.)
+    fn read<const N: usize, R>(&self, offset: usize, f: impl FnOnce(&[u8; N]) -> R) -> Option<R>;
+
+    /// A copy of the `N` bytes at `offset`, or `None` if the packet is
+    /// shorter.
+    #[inline(always)]
+    fn bytes<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+        self.read(offset, |b| *b)
+    }
 }
 
 /// The network protocol of a packet.
@@ -80,35 +89,37 @@ impl Headers {
 /// Parses an IPv4 packet.
 #[inline(always)]
 pub fn parse_ipv4(p: &impl HeaderSource) -> Headers {
-    let Some(h) = p.bytes::<20>(0) else {
+    let fields = p.read(0, |h: &[u8; 20]| {
+        let ihl = usize::from(h[0] & 0x0f) * 4;
+        if h[0] >> 4 != 4 || ihl < 20 {
+            return None;
+        }
+        let mut src = [0u8; 16];
+        let mut dst = [0u8; 16];
+        src[..4].copy_from_slice(&h[12..16]);
+        dst[..4].copy_from_slice(&h[16..20]);
+        let first_fragment = u16::from_be_bytes([h[6], h[7]]) & 0x1fff == 0;
+        Some((h[9], ihl, first_fragment, src, dst))
+    });
+    let Some(Some((proto, ihl, first_fragment, src, dst))) = fields else {
         return Headers::unknown();
     };
-    let ihl = usize::from(h[0] & 0x0f) * 4;
-    if h[0] >> 4 != 4 || ihl < 20 {
-        return Headers::unknown();
-    }
-    let mut src = [0u8; 16];
-    let mut dst = [0u8; 16];
-    src[..4].copy_from_slice(&h[12..16]);
-    dst[..4].copy_from_slice(&h[16..20]);
-    let first_fragment = u16::from_be_bytes([h[6], h[7]]) & 0x1fff == 0;
-    transport(p, h[9], ihl, first_fragment, src, dst)
+    transport(p, proto, ihl, first_fragment, src, dst)
 }
 
 /// Parses an IPv6 packet, following its extension headers.
 #[inline(always)]
 pub fn parse_ipv6(p: &impl HeaderSource) -> Headers {
-    let Some(h) = p.bytes::<40>(0) else {
+    let fields = p.read(0, |h: &[u8; 40]| {
+        let mut src = [0u8; 16];
+        let mut dst = [0u8; 16];
+        src.copy_from_slice(&h[8..24]);
+        dst.copy_from_slice(&h[24..40]);
+        (h[0] >> 4 == 6).then_some((h[6], src, dst))
+    });
+    let Some(Some((mut next, src, dst))) = fields else {
         return Headers::unknown();
     };
-    if h[0] >> 4 != 6 {
-        return Headers::unknown();
-    }
-    let mut src = [0u8; 16];
-    let mut dst = [0u8; 16];
-    src.copy_from_slice(&h[8..24]);
-    dst.copy_from_slice(&h[24..40]);
-    let mut next = h[6];
     let mut offset = 40;
     let mut first_fragment = true;
     for _ in 0..MAX_EXT_HEADERS {
@@ -151,13 +162,19 @@ fn transport(
         _ => Transport::Unknown,
     };
     let (ports, l4_len) = match transport {
-        Transport::Tcp if first_fragment => match p.bytes::<13>(offset) {
-            Some(b) if b[12] >> 4 >= 5 => (Some(ports_of(&b)), usize::from(b[12] >> 4) * 4),
-            // Too short for a TCP header, or a bad data offset.
-            _ => return Headers::unknown(),
-        },
-        Transport::Udp if first_fragment => match p.bytes::<8>(offset) {
-            Some(b) => (Some(ports_of(&b)), 8),
+        Transport::Tcp if first_fragment => {
+            let tcp = p.read(offset, |b: &[u8; 13]| {
+                let doff = usize::from(b[12] >> 4);
+                (doff >= 5).then(|| (ports_of(b), doff * 4))
+            });
+            match tcp {
+                Some(Some((ports, len))) => (Some(ports), len),
+                // Too short for a TCP header, or a bad data offset.
+                _ => return Headers::unknown(),
+            }
+        }
+        Transport::Udp if first_fragment => match p.read(offset, |b: &[u8; 8]| ports_of(b)) {
+            Some(ports) => (Some(ports), 8),
             None => return Headers::unknown(),
         },
         _ => (None, 0),
@@ -171,6 +188,7 @@ fn transport(
     }
 }
 
+#[inline(always)]
 fn ports_of(b: &[u8]) -> (u16, u16) {
     (
         u16::from_be_bytes([b[0], b[1]]),
@@ -187,11 +205,13 @@ mod tests {
     struct Buf(Vec<u8>);
 
     impl HeaderSource for Buf {
-        fn bytes<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+        fn read<const N: usize, R>(
+            &self,
+            offset: usize,
+            f: impl FnOnce(&[u8; N]) -> R,
+        ) -> Option<R> {
             let s = self.0.get(offset..offset.checked_add(N)?)?;
-            let mut out = [0u8; N];
-            out.copy_from_slice(s);
-            Some(out)
+            Some(f(s.try_into().ok()?))
         }
     }
 
@@ -350,9 +370,13 @@ mod tests {
     struct Watched(Vec<u8>, core::cell::Cell<usize>);
 
     impl HeaderSource for Watched {
-        fn bytes<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+        fn read<const N: usize, R>(
+            &self,
+            offset: usize,
+            f: impl FnOnce(&[u8; N]) -> R,
+        ) -> Option<R> {
             self.1.set(self.1.get().max(offset.saturating_add(N)));
-            Buf(self.0.clone()).bytes(offset)
+            Buf(self.0.clone()).read(offset, f)
         }
     }
 

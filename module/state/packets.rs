@@ -39,8 +39,8 @@ const IPV6_FRAG_HDR: u32 = 40 + 8;
 
 impl HeaderSource for Packet<'_> {
     #[inline(always)]
-    fn bytes<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
-        self.header::<N>(offset)
+    fn read<const N: usize, R>(&self, offset: usize, f: impl FnOnce(&[u8; N]) -> R) -> Option<R> {
+        self.header(offset, f)
     }
 }
 

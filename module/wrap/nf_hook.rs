@@ -175,16 +175,23 @@ impl Packet<'_> {
         self.len
     }
 
-    /// Copies `N` bytes at `offset` from the network header, wherever in
-    /// the skb they are; `None` if the packet is shorter.
+    /// What `f` makes of the `N` bytes at `offset` from the network
+    /// header, wherever in the skb they are; `None` if the packet is
+    /// shorter. Bytes in the linear data's first [`HEAD_LEN`] are read in
+    /// place; others are copied first.
     #[inline(always)]
-    pub(crate) fn header<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+    pub(crate) fn header<const N: usize, R>(
+        &self,
+        offset: usize,
+        f: impl FnOnce(&[u8; N]) -> R,
+    ) -> Option<R> {
         let end = offset.checked_add(N)?;
         match self.head.get(offset..end) {
-            Some(bytes) => bytes.try_into().ok(),
+            Some(bytes) => Some(f(bytes.try_into().ok()?)),
             // SAFETY: `skb` is valid and `network_offset` its own by the
             // type invariant.
-            None => unsafe { Self::header_outside::<N>(self.skb, self.network_offset, offset) },
+            None => unsafe { Self::header_outside::<N>(self.skb, self.network_offset, offset) }
+                .map(|bytes| f(&bytes)),
         }
     }
 
