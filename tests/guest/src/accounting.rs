@@ -5,6 +5,7 @@ use crate::netatop::*;
 use crate::sys::Check;
 use nix::sched::{setns, CloneFlags};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 /// A UDP echo server named `name` on `bind`: answers each of `count`
@@ -40,8 +41,39 @@ fn udp_echo(
 /// A UDP client named `name` that, when told, sends `count` datagrams of
 /// `size` bytes to `to`, reading the answer to each.
 fn udp_client(name: &str, bind: SocketAddr, to: SocketAddr, count: usize, size: usize) -> Child {
+    udp_client_with(name, bind, to, count, size, &[])
+}
+
+/// [`udp_client`] whose datagrams carry `dstopts` as their IPv6
+/// destination options header, if not empty.
+fn udp_client_with(
+    name: &str,
+    bind: SocketAddr,
+    to: SocketAddr,
+    count: usize,
+    size: usize,
+    dstopts: &[u8],
+) -> Child {
+    let dstopts = dstopts.to_vec();
     Child::spawn(name, move |ctl: &mut Ctl| {
         let s = UdpSocket::bind(bind).expect("bind");
+        if !dstopts.is_empty() {
+            // SAFETY: A valid socket and a buffer of the length passed.
+            let ret = unsafe {
+                libc::setsockopt(
+                    s.as_raw_fd(),
+                    libc::IPPROTO_IPV6,
+                    libc::IPV6_DSTOPTS,
+                    dstopts.as_ptr().cast(),
+                    dstopts.len() as libc::socklen_t,
+                )
+            };
+            if ret < 0 {
+                let e = std::io::Error::last_os_error();
+                ctl.report(&format!("error IPV6_DSTOPTS: {e}"));
+                return;
+            }
+        }
         s.set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
         ctl.report("ready");
@@ -130,6 +162,53 @@ pub fn udp_v4_loopback_counts_exact_per_process_and_thread() -> Check {
 
 pub fn udp_v6_loopback_counts_exact_per_process_and_thread() -> Check {
     udp_exchange_exact("[::1]:0", "[::1]:0", None, true)
+}
+
+/// The client's datagrams carry an 80-byte destination options header, so
+/// their UDP header lies 120 bytes into the packet: beyond what the hooks
+/// read in place, reached through `skb_header_pointer()`. Both sides are
+/// still charged exactly, the options' bytes included.
+pub fn udp_v6_behind_a_long_extension_header_counts_exact() -> Check {
+    const K: usize = 20;
+    const S: usize = 200;
+    const R: usize = 90;
+    const OPTS: usize = 80;
+    // Next header (the kernel fills it in), length in 8-byte units after
+    // the first, then one option covering the rest: of the experimental
+    // type 0x1e (RFC 4727), which a receiver skips. (Padding that long is
+    // dropped.)
+    let mut dstopts = vec![0u8; OPTS];
+    dstopts[1] = (OPTS / 8 - 1) as u8;
+    dstopts[2] = 0x1e;
+    dstopts[3] = (OPTS - 4) as u8;
+    let mut echo = udp_echo("udp-echo", "[::1]:0".parse().unwrap(), K, R, None);
+    let port: u16 = echo
+        .read()
+        .parse()
+        .map_err(|_| "echo server did not start".to_string())?;
+    let mut to: SocketAddr = "[::1]:0".parse().unwrap();
+    to.set_port(port);
+    let mut client = udp_client_with("udp-opts", "[::1]:0".parse().unwrap(), to, K, S, &dstopts);
+    let ready = client.read();
+    if ready != "ready" {
+        return Err(format!("client did not start: {ready}"));
+    }
+    client.go();
+    if client.read() != "done" || echo.read() != "done" {
+        return Err("exchange did not complete".into());
+    }
+    let k = K as u64;
+    let (s, r) = (udp_wire((S + OPTS) as u64, true), udp_wire(R as u64, true));
+    check_record(
+        "client",
+        client.pid,
+        "udp-opts",
+        udp_only(k, k * s, k, k * r),
+    )?;
+    check_record("server", echo.pid, "udp-echo", udp_only(k, k * r, k, k * s))?;
+    client.finish();
+    echo.finish();
+    Ok(())
 }
 
 /// Two namespaces joined by a veth pair; addresses from the documentation

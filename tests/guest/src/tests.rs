@@ -37,6 +37,7 @@ pub fn all() -> Vec<Test> {
         test!(probe_as_unprivileged_user_is_eperm),
         test!(a::udp_v4_loopback_counts_exact_per_process_and_thread),
         test!(a::udp_v6_loopback_counts_exact_per_process_and_thread),
+        test!(a::udp_v6_behind_a_long_extension_header_counts_exact),
         test!(a::udp_v4_veth_between_namespaces_counts_exact),
         test!(a::udp_v6_veth_between_namespaces_counts_exact),
         test!(a::received_before_sent_is_charged_at_first_send),
