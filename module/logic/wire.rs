@@ -21,6 +21,7 @@ use super::record::Amount;
 ///   check sequence.
 ///
 /// Without a device (`mtu == 0`) no fragmentation is assumed.
+#[inline(always)]
 pub fn wire_amount(
     len: u32,
     segs: u32,
@@ -30,16 +31,20 @@ pub fn wire_amount(
     frag_hdr_len: u32,
 ) -> Amount {
     let len = u64::from(len);
-    let segs = u64::from(segs.max(1));
     let link = u64::from(link_hdr_len) + 4;
-    let mut bytes = len + (segs - 1) * u64::from(hdr_len) + segs * link;
-    if segs == 1 && mtu > 0 && len > u64::from(mtu) {
+    if segs > 1 {
+        let segs = u64::from(segs);
+        return Amount {
+            packets: segs,
+            bytes: len + (segs - 1) * u64::from(hdr_len) + segs * link,
+        };
+    }
+    // Most packets: one, the size of a segment or smaller.
+    let mut bytes = len + link;
+    if mtu > 0 && len > u64::from(mtu) {
         bytes += len / u64::from(mtu) * (u64::from(frag_hdr_len) + link);
     }
-    Amount {
-        packets: segs,
-        bytes,
-    }
+    Amount { packets: 1, bytes }
 }
 
 /// How many packets on the wire a packet of `len` bytes (from its network
@@ -89,6 +94,11 @@ mod tests {
         assert_eq!(wire_amount(1500, 1, 28, 1500, 14, 20).bytes, 1518);
         // No device known.
         assert_eq!(wire_amount(4000, 1, 28, 0, 0, 20).bytes, 4004);
+        // A segment count of 0 (malformed) is one packet.
+        assert_eq!(
+            wire_amount(4000, 0, 28, 1500, 14, 20),
+            wire_amount(4000, 1, 28, 1500, 14, 20)
+        );
     }
 
     #[test]
