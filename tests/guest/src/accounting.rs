@@ -39,14 +39,9 @@ fn udp_echo(
 }
 
 /// A UDP client named `name` that, when told, sends `count` datagrams of
-/// `size` bytes to `to`, reading the answer to each.
-fn udp_client(name: &str, bind: SocketAddr, to: SocketAddr, count: usize, size: usize) -> Child {
-    udp_client_with(name, bind, to, count, size, &[])
-}
-
-/// [`udp_client`] whose datagrams carry `dstopts` as their IPv6
-/// destination options header, if not empty.
-fn udp_client_with(
+/// `size` bytes to `to`, reading the answer to each. They carry `dstopts`
+/// as their IPv6 destination options header, if not empty.
+fn udp_client(
     name: &str,
     bind: SocketAddr,
     to: SocketAddr,
@@ -117,12 +112,14 @@ fn check_record(who: &str, pid: i32, name: &str, want: Vec<(&'static str, u64)>)
 
 /// K datagrams of S bytes from a client to an echo server answering R
 /// bytes; both sides must show exactly K packets each way and the wire
-/// bytes of the formula.
+/// bytes of the formula. The client's datagrams carry `dstopts` as their
+/// IPv6 destination options header, if not empty.
 fn udp_exchange_exact(
     client_bind: &str,
     server_bind: &str,
     server_ns: Option<&str>,
     ipv6: bool,
+    dstopts: &[u8],
 ) -> Check {
     const K: usize = 25;
     const S: usize = 300;
@@ -134,16 +131,19 @@ fn udp_exchange_exact(
         .map_err(|_| "echo server did not start".to_string())?;
     let mut to: SocketAddr = server_bind.parse().unwrap();
     to.set_port(port);
-    let mut client = udp_client("udp-client", client_bind.parse().unwrap(), to, K, S);
-    if client.read() != "ready" {
-        return Err("client did not start".into());
+    let bind = client_bind.parse().unwrap();
+    let mut client = udp_client("udp-client", bind, to, K, S, dstopts);
+    let ready = client.read();
+    if ready != "ready" {
+        return Err(format!("client did not start: {ready}"));
     }
     client.go();
     if client.read() != "done" || echo.read() != "done" {
         return Err("exchange did not complete".into());
     }
     let k = K as u64;
-    let (s, r) = (udp_wire(S as u64, ipv6), udp_wire(R as u64, ipv6));
+    let s = udp_wire((S + dstopts.len()) as u64, ipv6);
+    let r = udp_wire(R as u64, ipv6);
     check_record(
         "client",
         client.pid,
@@ -157,11 +157,11 @@ fn udp_exchange_exact(
 }
 
 pub fn udp_v4_loopback_counts_exact_per_process_and_thread() -> Check {
-    udp_exchange_exact("127.0.0.1:0", "127.0.0.1:0", None, false)
+    udp_exchange_exact("127.0.0.1:0", "127.0.0.1:0", None, false, &[])
 }
 
 pub fn udp_v6_loopback_counts_exact_per_process_and_thread() -> Check {
-    udp_exchange_exact("[::1]:0", "[::1]:0", None, true)
+    udp_exchange_exact("[::1]:0", "[::1]:0", None, true, &[])
 }
 
 /// The client's datagrams carry an 80-byte destination options header, so
@@ -169,9 +169,6 @@ pub fn udp_v6_loopback_counts_exact_per_process_and_thread() -> Check {
 /// read in place, reached through `skb_header_pointer()`. Both sides are
 /// still charged exactly, the options' bytes included.
 pub fn udp_v6_behind_a_long_extension_header_counts_exact() -> Check {
-    const K: usize = 20;
-    const S: usize = 200;
-    const R: usize = 90;
     const OPTS: usize = 80;
     // Next header (the kernel fills it in), length in 8-byte units after
     // the first, then one option covering the rest: of the experimental
@@ -181,34 +178,7 @@ pub fn udp_v6_behind_a_long_extension_header_counts_exact() -> Check {
     dstopts[1] = (OPTS / 8 - 1) as u8;
     dstopts[2] = 0x1e;
     dstopts[3] = (OPTS - 4) as u8;
-    let mut echo = udp_echo("udp-echo", "[::1]:0".parse().unwrap(), K, R, None);
-    let port: u16 = echo
-        .read()
-        .parse()
-        .map_err(|_| "echo server did not start".to_string())?;
-    let mut to: SocketAddr = "[::1]:0".parse().unwrap();
-    to.set_port(port);
-    let mut client = udp_client_with("udp-opts", "[::1]:0".parse().unwrap(), to, K, S, &dstopts);
-    let ready = client.read();
-    if ready != "ready" {
-        return Err(format!("client did not start: {ready}"));
-    }
-    client.go();
-    if client.read() != "done" || echo.read() != "done" {
-        return Err("exchange did not complete".into());
-    }
-    let k = K as u64;
-    let (s, r) = (udp_wire((S + OPTS) as u64, true), udp_wire(R as u64, true));
-    check_record(
-        "client",
-        client.pid,
-        "udp-opts",
-        udp_only(k, k * s, k, k * r),
-    )?;
-    check_record("server", echo.pid, "udp-echo", udp_only(k, k * r, k, k * s))?;
-    client.finish();
-    echo.finish();
-    Ok(())
+    udp_exchange_exact("[::1]:0", "[::1]:0", None, true, &dstopts)
 }
 
 /// Two namespaces joined by a veth pair; addresses from the documentation
@@ -232,14 +202,20 @@ pub fn veth_teardown() {
 
 pub fn udp_v4_veth_between_namespaces_counts_exact() -> Check {
     veth_setup()?;
-    let r = udp_exchange_exact("192.0.2.1:0", "192.0.2.2:0", Some("natb"), false);
+    let r = udp_exchange_exact("192.0.2.1:0", "192.0.2.2:0", Some("natb"), false, &[]);
     veth_teardown();
     r
 }
 
 pub fn udp_v6_veth_between_namespaces_counts_exact() -> Check {
     veth_setup()?;
-    let r = udp_exchange_exact("[2001:db8::1]:0", "[2001:db8::2]:0", Some("natb"), true);
+    let r = udp_exchange_exact(
+        "[2001:db8::1]:0",
+        "[2001:db8::2]:0",
+        Some("natb"),
+        true,
+        &[],
+    );
     veth_teardown();
     r
 }
