@@ -39,7 +39,7 @@ pub fn wire_amount(
             bytes: len + (segs - 1) * u64::from(hdr_len) + segs * link,
         };
     }
-    // Most packets: one, the size of a segment or smaller.
+    // One packet (most are), fragmented if larger than the MTU.
     let mut bytes = len + link;
     if mtu > 0 && len > u64::from(mtu) {
         bytes += len / u64::from(mtu) * (u64::from(frag_hdr_len) + link);
