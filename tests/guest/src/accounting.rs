@@ -124,7 +124,7 @@ fn udp_exchange_exact(
     const K: usize = 25;
     const S: usize = 300;
     const R: usize = 120;
-    let mut echo = udp_echo("udp-echo", server_bind.parse().unwrap(), K, R, server_ns);
+    let mut echo = udp_echo("udp-echo", unused_udp_addr(server_bind)?, K, R, server_ns);
     let port: u16 = echo
         .read()
         .parse()
@@ -225,11 +225,10 @@ pub fn udp_v6_veth_between_namespaces_counts_exact() -> Check {
 /// `then_reads` datagrams, and reports "answered".
 fn quiet_udp_socket(
     name: &str,
-    bind: &str,
+    bind: SocketAddr,
     reply: Option<(SocketAddr, usize)>,
     then_reads: usize,
 ) -> Child {
-    let bind: SocketAddr = bind.parse().unwrap();
     Child::spawn(name, move |ctl: &mut Ctl| {
         let s = UdpSocket::bind(bind).expect("bind");
         ctl.report(&s.local_addr().expect("addr").port().to_string());
@@ -277,6 +276,30 @@ fn parked_given_way(v: &std::collections::HashMap<String, u64>) -> u64 {
     v.get("unownedsocks:replaced").copied().unwrap_or(0)
 }
 
+/// `bind` (an address with port 0) with a UDP port that no socket has had in
+/// this boot, for a socket whose counts a test checks and which receives
+/// before it sends: the module knows a UDP socket by its local port alone and
+/// keeps the record of a closed one, owner and all, until the collector drops
+/// it, so a socket on a port that `bind` picks could find an earlier socket's
+/// owner there and its datagrams charged to that. The ports are handed out
+/// once per boot (the next one is kept in /run) from 25000 up, which neither
+/// the kernel's ephemeral range nor another test uses.
+pub fn unused_udp_addr(bind: &str) -> Result<SocketAddr, String> {
+    const NEXT: &str = "/run/netatop-guest-test.next-udp-port";
+    let mut addr: SocketAddr = bind.parse().map_err(|_| format!("address {bind:?}"))?;
+    let port = match std::fs::read_to_string(NEXT) {
+        Ok(s) => s.trim().parse().map_err(|_| format!("{NEXT}: {s:?}"))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 25000,
+        Err(e) => return Err(format!("{NEXT}: {e}")),
+    };
+    if port >= 26000 {
+        return Err(format!("{NEXT}: all ports up to {port} handed out"));
+    }
+    std::fs::write(NEXT, format!("{}\n", port + 1)).map_err(|e| format!("{NEXT}: {e}"))?;
+    addr.set_port(port);
+    Ok(addr)
+}
+
 /// A receiver gets 9 datagrams before its first send: they are parked (but
 /// for those of records that gave way to its record), and charged to it
 /// exactly when it sends.
@@ -285,7 +308,8 @@ fn late_sender_is_charged_its_parked_datagrams() -> Check {
     let before = proc_values()?;
     let tx = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let reply_to = tx.local_addr().map_err(|e| e.to_string())?;
-    let mut rx = quiet_udp_socket("late-sender", "127.0.0.1:0", Some((reply_to, 50)), M);
+    let bind = unused_udp_addr("127.0.0.1:0")?;
+    let mut rx = quiet_udp_socket("late-sender", bind, Some((reply_to, 50)), M);
     let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
     for _ in 0..M {
         tx.send_to(&[0x64; 200], ("127.0.0.1", port))
@@ -336,7 +360,7 @@ fn late_sender_is_charged_its_parked_datagrams() -> Check {
 pub fn unread_socket_becomes_unident_after_60_seconds() -> Check {
     const M: usize = 6;
     let before = proc_values()?;
-    let mut rx = quiet_udp_socket("never-reads", "[::1]:0", None, 0);
+    let mut rx = quiet_udp_socket("never-reads", unused_udp_addr("[::1]:0")?, None, 0);
     let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
     send_datagrams(SocketAddr::new("::1".parse().unwrap(), port), M, 10)?;
     std::thread::sleep(Duration::from_millis(100));
@@ -377,7 +401,7 @@ pub fn unread_socket_becomes_unident_after_60_seconds() -> Check {
 /// `k` datagrams, reports its thread id and waits to be finished.
 pub fn udp_reader(
     name: &'static str,
-    bind: &'static str,
+    bind: SocketAddr,
     netns: Option<&'static str>,
     k: usize,
 ) -> Child {
@@ -416,14 +440,15 @@ fn reader_charged(rx: &mut Child, name: &str, k: u64, wire: u64) -> Check {
 /// ours) reads K datagrams that arrive from `from`, blocking in `recv`;
 /// it is charged exactly K received packets and their wire bytes, nothing
 /// sent, in its process and its thread; nothing stays parked.
-fn receive_only_exact(bind: &'static str, from: &str, netns: Option<&'static str>) -> Check {
+fn receive_only_exact(bind: &str, from: &str, netns: Option<&'static str>) -> Check {
     const K: usize = 25;
     const S: usize = 120;
     let before = proc_values()?;
-    let mut rx = udp_reader("only-reads", bind, netns, K);
-    let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
-    let mut to: SocketAddr = bind.parse().unwrap();
-    to.set_port(port);
+    let to = unused_udp_addr(bind)?;
+    let mut rx = udp_reader("only-reads", to, netns, K);
+    if rx.read() != to.port().to_string() {
+        return Err("receiver did not start".into());
+    }
     let tx = UdpSocket::bind(from).map_err(|e| e.to_string())?;
     for _ in 0..K {
         tx.send_to(&[0x75; S], to).map_err(|e| e.to_string())?;
@@ -477,7 +502,7 @@ pub fn readers_0_leaves_receive_only_sockets_parked() -> Check {
     const K: usize = 7;
     with_module("readers=0", || {
         let before = proc_values()?;
-        let mut rx = udp_reader("reads-unbound", "127.0.0.1:0", None, K);
+        let mut rx = udp_reader("reads-unbound", unused_udp_addr("127.0.0.1:0")?, None, K);
         let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
         send_datagrams(SocketAddr::new("127.0.0.1".parse().unwrap(), port), K, 50)?;
         rx.read()
@@ -501,10 +526,14 @@ pub fn readers_0_leaves_receive_only_sockets_parked() -> Check {
 pub fn reading_threads_sum_into_their_process() -> Check {
     const K1: usize = 8;
     const K2: usize = 13;
+    let (a, b) = (
+        unused_udp_addr("127.0.0.1:0")?,
+        unused_udp_addr("127.0.0.1:0")?,
+    );
     let mut rx = Child::spawn("two-readers", |ctl: &mut Ctl| {
         use std::os::fd::AsRawFd;
-        let a = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        let b = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let a = UdpSocket::bind(a).expect("bind");
+        let b = UdpSocket::bind(b).expect("bind");
         ctl.report(&format!(
             "{} {}",
             a.local_addr().expect("addr").port(),
@@ -600,7 +629,12 @@ pub fn reading_threads_sum_into_their_process() -> Check {
 /// process counters.
 pub fn thread_counters_sum_to_process() -> Check {
     const SENDS: [usize; 3] = [5, 11, 17];
-    let mut sink = quiet_udp_socket("udp-sink", "127.0.0.1:0", None, SENDS.iter().sum());
+    let mut sink = quiet_udp_socket(
+        "udp-sink",
+        "127.0.0.1:0".parse().unwrap(),
+        None,
+        SENDS.iter().sum(),
+    );
     let port: u16 = sink.read().parse().map_err(|_| "sink did not start")?;
     let to = SocketAddr::new("127.0.0.1".parse().unwrap(), port);
     let mut sender = Child::spawn("threaded", move |ctl: &mut Ctl| {
@@ -1015,7 +1049,7 @@ fn gso_udp_frame(
 /// virtio-net header, as from a virtio-net device): it is charged N
 /// received packets and the wire bytes of N datagrams, and the module's
 /// received-packet total rises by N.
-fn uncounted_gso_exact(bind: &'static str, from: IpAddr) -> Check {
+fn uncounted_gso_exact(bind: &str, from: IpAddr) -> Check {
     use std::io::Write;
     const N: usize = 10;
     const S: usize = 100;
@@ -1029,10 +1063,11 @@ fn uncounted_gso_exact(bind: &'static str, from: IpAddr) -> Check {
         .map(|b| u8::from_str_radix(b, 16).map_err(|e| e.to_string()))
         .collect::<Result<_, _>>()?;
     let before = proc_values()?;
-    let mut rx = udp_reader("reads-gso", bind, None, N);
-    let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
-    let mut to: SocketAddr = bind.parse().unwrap();
-    to.set_port(port);
+    let to = unused_udp_addr(bind)?;
+    let mut rx = udp_reader("reads-gso", to, None, N);
+    if rx.read() != to.port().to_string() {
+        return Err("receiver did not start".into());
+    }
     let frame = gso_udp_frame(mac.try_into().unwrap(), from, to, N, S);
     tap.write_all(&frame)
         .map_err(|e| format!("tap write: {e}"))?;

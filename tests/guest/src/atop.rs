@@ -83,7 +83,8 @@ pub fn atop_shows_exact_process_and_thread_counters() -> Check {
 pub fn atop_shows_a_receive_only_process() -> Check {
     const K: u64 = 40;
     const SIZE: usize = 200;
-    let mut reader = crate::accounting::udp_reader("atop-reader", "[::1]:0", None, K as usize);
+    let bind = crate::accounting::unused_udp_addr("[::1]:0")?;
+    let mut reader = crate::accounting::udp_reader("atop-reader", bind, None, K as usize);
     let port: u16 = reader.read().parse().map_err(|_| "reader did not start")?;
     let tx = UdpSocket::bind("[::1]:0").map_err(|e| e.to_string())?;
     for _ in 0..K {
