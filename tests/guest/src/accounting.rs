@@ -355,6 +355,76 @@ fn late_sender_is_charged_its_parked_datagrams() -> Check {
     Ok(())
 }
 
+/// A socket on the port of a closed one whose record the collector has not
+/// dropped yet is taken for it until it first sends, as the man page says:
+/// the datagrams it receives meanwhile are charged to the closed socket's
+/// owner (this process), those after its first send to it.
+pub fn a_socket_on_a_closed_sockets_port_is_taken_for_it_until_it_sends() -> Check {
+    const M: u64 = 6;
+    const K: u64 = 4;
+    let me = std::process::id() as i32;
+    let port = unused_udp_addr("127.0.0.1:0")?;
+    let closed = UdpSocket::bind(port).map_err(|e| e.to_string())?;
+    closed
+        .send_to(&[0x77; 20], "127.0.0.1:9")
+        .map_err(|e| e.to_string())?;
+    drop(closed);
+    let tx = UdpSocket::bind(unused_udp_addr("127.0.0.1:0")?).map_err(|e| e.to_string())?;
+    tx.set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    let reply_to = tx.local_addr().map_err(|e| e.to_string())?;
+    let before = counters(&process(me)?);
+    let mut rx = quiet_udp_socket(
+        "takes-the-port",
+        port,
+        Some((reply_to, 50)),
+        (M + K) as usize,
+    );
+    if rx.read() != port.port().to_string() {
+        return Err("receiver did not start".into());
+    }
+    for _ in 0..M {
+        tx.send_to(&[0x78; 200], port).map_err(|e| e.to_string())?;
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    if let Ok(p) = process(rx.pid) {
+        return Err(format!(
+            "the new socket's process has counters: {:?}",
+            counters(&p)
+        ));
+    }
+    rx.go();
+    tx.recv(&mut [0u8; 100])
+        .map_err(|e| format!("no reply: {e}"))?;
+    for _ in 0..K {
+        tx.send_to(&[0x78; 200], port).map_err(|e| e.to_string())?;
+    }
+    if rx.read() != "answered" {
+        return Err("receiver did not read them all".into());
+    }
+    let (w50, w200) = (udp_wire(50, false), udp_wire(200, false));
+    check_record(
+        "receiver",
+        rx.pid,
+        "takes-the-port",
+        udp_only(1, w50, K, K * w200),
+    )?;
+    let after = counters(&process(me)?);
+    let delta: Vec<(&str, u64)> = after
+        .iter()
+        .zip(&before)
+        .map(|(&(name, a), &(_, b))| (name, a - b))
+        .collect();
+    let sent = M + K;
+    expect_eq(
+        "this process",
+        &delta,
+        &udp_only(sent, sent * w200, M + 1, M * w200 + w50),
+    )?;
+    rx.finish();
+    Ok(())
+}
+
 /// A socket that nobody reads and that never sends stays unidentified:
 /// parked, and after 60 s counted as unident by the garbage collector.
 pub fn unread_socket_becomes_unident_after_60_seconds() -> Check {

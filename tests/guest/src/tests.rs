@@ -41,6 +41,7 @@ pub fn all() -> Vec<Test> {
         test!(a::udp_v4_veth_between_namespaces_counts_exact),
         test!(a::udp_v6_veth_between_namespaces_counts_exact),
         test!(a::received_before_sent_is_charged_at_first_send),
+        test!(a::a_socket_on_a_closed_sockets_port_is_taken_for_it_until_it_sends),
         test!(a::closed_port_flood_makes_no_records),
         test!(a::a_flood_gives_way_to_a_later_server),
         test!(a::one_namespace_cannot_fill_the_table_with_unowned_records),
