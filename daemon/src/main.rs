@@ -59,7 +59,9 @@ fn parse_size(s: &str) -> Result<u64, String> {
         such as atop is subscribed, appends its counters to the log atop reads. \
         Must run as root; only one instance runs at a time.\n\n\
         Exit status: 0 when stopped by SIGTERM or SIGINT, 1 on an error, \
-        2 when another netatopd is already running."
+        2 when another netatopd is already running. Without --foreground \
+        the command returns 0 once the daemon runs on its own, which reports \
+        later errors to syslog."
 )]
 struct Args {
     /// Stay in the foreground and log to standard error (for systemd)
@@ -120,14 +122,26 @@ fn install_signals() -> nix::Result<()> {
 /// not a session leader and can never get a controlling terminal), works
 /// in /, has /dev/null as standard input and output, and keeps no other
 /// descriptor of whoever started it.
+///
+/// The process that was started waits for the first child, which leaves
+/// as soon as it has forked the daemon: when the command returns, the
+/// daemon runs on its own, init's child. Its status is the first child's.
 fn daemonize() -> nix::Result<()> {
+    use nix::sys::wait::{waitpid, WaitStatus};
     use nix::unistd::{chdir, dup2, fork, setsid, ForkResult};
     use std::os::fd::AsRawFd;
     for session in [true, false] {
-        // SAFETY: Nothing but this thread runs; the parent leaves at once
-        // with _exit, running no destructors or exit handlers.
+        // SAFETY: Nothing but this thread runs; the parent leaves with
+        // _exit, running no destructors or exit handlers.
         match unsafe { fork() }? {
-            ForkResult::Parent { .. } => unsafe { libc::_exit(0) },
+            ForkResult::Parent { child } => {
+                let status = match session.then(|| waitpid(child, None)) {
+                    None | Some(Ok(WaitStatus::Exited(_, 0))) => 0,
+                    Some(_) => 1,
+                };
+                // SAFETY: As above.
+                unsafe { libc::_exit(status) }
+            }
             ForkResult::Child => {}
         }
         if session {

@@ -168,11 +168,22 @@ pub(crate) fn ensure_daemon() -> Check {
 /// returns its pid. The log a stopped daemon left is removed first, so
 /// that it cannot pass for the new one's.
 fn started(command: &str) -> Result<i32, String> {
+    start(command)?;
+    registered(command)
+}
+
+/// Runs `command`, which starts netatopd, with no log left from before.
+fn start(command: &str) -> Check {
     match std::fs::remove_file(LOG) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.to_string()),
         _ => {}
     }
-    sh(command)?;
+    sh(command).map(drop)
+}
+
+/// The pid of the netatopd that `command` started, once it has registered
+/// and written its log's header.
+fn registered(command: &str) -> Result<i32, String> {
     for _ in 0..50 {
         // Registered, and the log has a whole header.
         if sem_val(0).unwrap_or(0) == 1 {
@@ -183,6 +194,42 @@ fn started(command: &str) -> Result<i32, String> {
         std::thread::sleep(Duration::from_millis(100));
     }
     Err(format!("{command}: netatopd did not register"))
+}
+
+/// Every process named netatopd, zombies too: pid, parent and session.
+fn netatopd_processes() -> Result<Vec<(i32, i32, i32)>, String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").map_err(|e| e.to_string())? {
+        let Ok(pid) = e
+            .map_err(|e| e.to_string())?
+            .file_name()
+            .to_string_lossy()
+            .parse::<i32>()
+        else {
+            continue;
+        };
+        // Gone meanwhile: not there.
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        if !head.ends_with("(netatopd") {
+            continue;
+        }
+        // After "(comm)": state, ppid, pgrp, session.
+        let f: Vec<i32> = rest
+            .split_whitespace()
+            .skip(1)
+            .take(3)
+            .map(|x| x.parse().unwrap_or(-1))
+            .collect();
+        if let [ppid, _, session] = f[..] {
+            found.push((pid, ppid, session));
+        }
+    }
+    Ok(found)
 }
 
 fn daemon_pid() -> Result<i32, String> {
@@ -549,39 +596,42 @@ pub fn netatopd_log_is_readable_by_root_only() -> Check {
 
 /// Started with a descriptor of its starter open, the daemon keeps none of
 /// it, has /dev/null as standard streams, is not a session leader (it can
-/// never get a controlling terminal) and is init's child. Leaves the
-/// daemon running.
+/// never get a controlling terminal) and is init's child, and it is so when
+/// the command that started it returns: no other netatopd process is left
+/// then. Ten starts, as the moment the command returns is the point. Leaves
+/// the daemon running.
 pub fn netatopd_detaches_fully_and_keeps_no_inherited_descriptor() -> Check {
-    stop_daemon()?;
     let inherited = "/tmp/netatopd-inherited";
-    let pid = started(&format!("exec 7>{inherited}; netatopd"))?;
-    let mut fds = Vec::new();
-    for e in std::fs::read_dir(format!("/proc/{pid}/fd")).map_err(|e| e.to_string())? {
-        let e = e.map_err(|e| e.to_string())?;
-        let target = std::fs::read_link(e.path()).map_err(|e| e.to_string())?;
-        fds.push((
-            e.file_name().to_string_lossy().into_owned(),
-            target.display().to_string(),
-        ));
-    }
-    fds.sort();
-    if fds.iter().any(|(_, t)| t == inherited) {
-        return Err(format!("the starter's descriptor is still open: {fds:?}"));
-    }
-    for n in ["0", "1", "2"] {
-        if !fds.iter().any(|(fd, t)| fd == n && t == "/dev/null") {
-            return Err(format!("descriptor {n} is not /dev/null: {fds:?}"));
+    // The shell becomes netatopd: the command returns when netatopd does.
+    let command = format!("exec 7>{inherited}; exec netatopd >/dev/null 2>&1");
+    for round in 1..=10 {
+        stop_daemon()?;
+        start(&command)?;
+        let procs = netatopd_processes()?;
+        let pid = registered(&command)?;
+        if !matches!(procs[..], [(p, 1, session)] if p == pid && session != pid) {
+            return Err(format!(
+                "start {round}: when the command returned, netatopd processes (pid, parent, session) were {procs:?}; the daemon is {pid}"
+            ));
         }
-    }
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| e.to_string())?;
-    // After "(comm)": state, ppid, pgrp, session.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let (ppid, session) = (fields.get(1).copied(), fields.get(3).copied());
-    if ppid != Some("1") || session == Some(pid.to_string().as_str()) {
-        return Err(format!("pid {pid}: parent {ppid:?}, session {session:?}"));
+        let mut fds = Vec::new();
+        for e in std::fs::read_dir(format!("/proc/{pid}/fd")).map_err(|e| e.to_string())? {
+            let e = e.map_err(|e| e.to_string())?;
+            let target = std::fs::read_link(e.path()).map_err(|e| e.to_string())?;
+            fds.push((
+                e.file_name().to_string_lossy().into_owned(),
+                target.display().to_string(),
+            ));
+        }
+        fds.sort();
+        if fds.iter().any(|(_, t)| t == inherited) {
+            return Err(format!("the starter's descriptor is still open: {fds:?}"));
+        }
+        for n in ["0", "1", "2"] {
+            if !fds.iter().any(|(fd, t)| fd == n && t == "/dev/null") {
+                return Err(format!("descriptor {n} is not /dev/null: {fds:?}"));
+            }
+        }
     }
     Ok(())
 }
