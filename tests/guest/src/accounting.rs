@@ -124,13 +124,9 @@ fn udp_exchange_exact(
     const K: usize = 25;
     const S: usize = 300;
     const R: usize = 120;
-    let mut echo = udp_echo("udp-echo", unused_udp_addr(server_bind)?, K, R, server_ns);
-    let port: u16 = echo
-        .read()
-        .parse()
-        .map_err(|_| "echo server did not start".to_string())?;
-    let mut to: SocketAddr = server_bind.parse().unwrap();
-    to.set_port(port);
+    let to = unused_udp_addr(server_bind)?;
+    let mut echo = udp_echo("udp-echo", to, K, R, server_ns);
+    bound_at(&mut echo, to, "echo server")?;
     let bind = client_bind.parse().unwrap();
     let mut client = udp_client("udp-client", bind, to, K, S, dstopts);
     let ready = client.read();
@@ -300,6 +296,16 @@ pub fn unused_udp_addr(bind: &str) -> Result<SocketAddr, String> {
     Ok(addr)
 }
 
+/// Waits for `c`, which binds `addr`, to report the port: an error naming
+/// `who` if it reports anything else (it did not start).
+pub fn bound_at(c: &mut Child, addr: SocketAddr, who: &str) -> Check {
+    if c.read() == addr.port().to_string() {
+        Ok(())
+    } else {
+        Err(format!("{who} did not start"))
+    }
+}
+
 /// A receiver gets 9 datagrams before its first send: they are parked (but
 /// for those of records that gave way to its record), and charged to it
 /// exactly when it sends.
@@ -310,10 +316,9 @@ fn late_sender_is_charged_its_parked_datagrams() -> Check {
     let reply_to = tx.local_addr().map_err(|e| e.to_string())?;
     let bind = unused_udp_addr("127.0.0.1:0")?;
     let mut rx = quiet_udp_socket("late-sender", bind, Some((reply_to, 50)), M);
-    let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
+    bound_at(&mut rx, bind, "receiver")?;
     for _ in 0..M {
-        tx.send_to(&[0x64; 200], ("127.0.0.1", port))
-            .map_err(|e| e.to_string())?;
+        tx.send_to(&[0x64; 200], bind).map_err(|e| e.to_string())?;
     }
     std::thread::sleep(Duration::from_millis(100));
     match process(rx.pid) {
@@ -363,8 +368,8 @@ pub fn a_socket_on_a_closed_sockets_port_is_taken_for_it_until_it_sends() -> Che
     const M: u64 = 6;
     const K: u64 = 4;
     let me = std::process::id() as i32;
-    let port = unused_udp_addr("127.0.0.1:0")?;
-    let closed = UdpSocket::bind(port).map_err(|e| e.to_string())?;
+    let addr = unused_udp_addr("127.0.0.1:0")?;
+    let closed = UdpSocket::bind(addr).map_err(|e| e.to_string())?;
     closed
         .send_to(&[0x77; 20], "127.0.0.1:9")
         .map_err(|e| e.to_string())?;
@@ -376,15 +381,13 @@ pub fn a_socket_on_a_closed_sockets_port_is_taken_for_it_until_it_sends() -> Che
     let before = counters(&process(me)?);
     let mut rx = quiet_udp_socket(
         "takes-the-port",
-        port,
+        addr,
         Some((reply_to, 50)),
         (M + K) as usize,
     );
-    if rx.read() != port.port().to_string() {
-        return Err("receiver did not start".into());
-    }
+    bound_at(&mut rx, addr, "receiver")?;
     for _ in 0..M {
-        tx.send_to(&[0x78; 200], port).map_err(|e| e.to_string())?;
+        tx.send_to(&[0x78; 200], addr).map_err(|e| e.to_string())?;
     }
     std::thread::sleep(Duration::from_millis(100));
     if let Ok(p) = process(rx.pid) {
@@ -397,7 +400,7 @@ pub fn a_socket_on_a_closed_sockets_port_is_taken_for_it_until_it_sends() -> Che
     tx.recv(&mut [0u8; 100])
         .map_err(|e| format!("no reply: {e}"))?;
     for _ in 0..K {
-        tx.send_to(&[0x78; 200], port).map_err(|e| e.to_string())?;
+        tx.send_to(&[0x78; 200], addr).map_err(|e| e.to_string())?;
     }
     if rx.read() != "answered" {
         return Err("receiver did not read them all".into());
@@ -430,9 +433,10 @@ pub fn a_socket_on_a_closed_sockets_port_is_taken_for_it_until_it_sends() -> Che
 pub fn unread_socket_becomes_unident_after_60_seconds() -> Check {
     const M: usize = 6;
     let before = proc_values()?;
-    let mut rx = quiet_udp_socket("never-reads", unused_udp_addr("[::1]:0")?, None, 0);
-    let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
-    send_datagrams(SocketAddr::new("::1".parse().unwrap(), port), M, 10)?;
+    let bind = unused_udp_addr("[::1]:0")?;
+    let mut rx = quiet_udp_socket("never-reads", bind, None, 0);
+    bound_at(&mut rx, bind, "receiver")?;
+    send_datagrams(bind, M, 10)?;
     std::thread::sleep(Duration::from_millis(100));
     if process(rx.pid).is_ok() {
         return Err("a process that never read or sent has a record".into());
@@ -516,9 +520,7 @@ fn receive_only_exact(bind: &str, from: &str, netns: Option<&'static str>) -> Ch
     let before = proc_values()?;
     let to = unused_udp_addr(bind)?;
     let mut rx = udp_reader("only-reads", to, netns, K);
-    if rx.read() != to.port().to_string() {
-        return Err("receiver did not start".into());
-    }
+    bound_at(&mut rx, to, "receiver")?;
     let tx = UdpSocket::bind(from).map_err(|e| e.to_string())?;
     for _ in 0..K {
         tx.send_to(&[0x75; S], to).map_err(|e| e.to_string())?;
@@ -572,9 +574,10 @@ pub fn readers_0_leaves_receive_only_sockets_parked() -> Check {
     const K: usize = 7;
     with_module("readers=0", || {
         let before = proc_values()?;
-        let mut rx = udp_reader("reads-unbound", unused_udp_addr("127.0.0.1:0")?, None, K);
-        let port: u16 = rx.read().parse().map_err(|_| "receiver did not start")?;
-        send_datagrams(SocketAddr::new("127.0.0.1".parse().unwrap(), port), K, 50)?;
+        let bind = unused_udp_addr("127.0.0.1:0")?;
+        let mut rx = udp_reader("reads-unbound", bind, None, K);
+        bound_at(&mut rx, bind, "receiver")?;
+        send_datagrams(bind, K, 50)?;
         rx.read()
             .parse::<i32>()
             .map_err(|_| "receiver did not read them all")?;
@@ -1135,9 +1138,7 @@ fn uncounted_gso_exact(bind: &str, from: IpAddr) -> Check {
     let before = proc_values()?;
     let to = unused_udp_addr(bind)?;
     let mut rx = udp_reader("reads-gso", to, None, N);
-    if rx.read() != to.port().to_string() {
-        return Err("receiver did not start".into());
-    }
+    bound_at(&mut rx, to, "receiver")?;
     let frame = gso_udp_frame(mac.try_into().unwrap(), from, to, N, S);
     tap.write_all(&frame)
         .map_err(|e| format!("tap write: {e}"))?;

@@ -85,11 +85,10 @@ pub fn atop_shows_a_receive_only_process() -> Check {
     const SIZE: usize = 200;
     let bind = crate::accounting::unused_udp_addr("[::1]:0")?;
     let mut reader = crate::accounting::udp_reader("atop-reader", bind, None, K as usize);
-    let port: u16 = reader.read().parse().map_err(|_| "reader did not start")?;
+    crate::accounting::bound_at(&mut reader, bind, "reader")?;
     let tx = UdpSocket::bind("[::1]:0").map_err(|e| e.to_string())?;
     for _ in 0..K {
-        tx.send_to(&[0x6d; SIZE], ("::1", port))
-            .map_err(|e| e.to_string())?;
+        tx.send_to(&[0x6d; SIZE], bind).map_err(|e| e.to_string())?;
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     let tid: i32 = reader
