@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The module's KUnit suites: the record table under real BH locks.
+//! The module's KUnit suites: the record table under real BH locks and
+//! RCU.
 //!
 //! Built only into a test build of the module (`make module
 //! NETATOP_KUNIT=1`); KUnit runs the suites when that module is loaded
@@ -12,15 +13,17 @@ compile_error!("NETATOP_KUNIT=1 needs a kernel built with CONFIG_KUNIT=y");
 #[kernel::macros::kunit_tests(netatop_table)]
 mod table {
     use crate::table::{Budget, Table};
+    use crate::wrap::rcu::RcuList;
     use kernel::prelude::*;
     use kernel::sync::Arc;
 
-    const R: usize = core::mem::size_of::<u64>();
+    const R: usize = RcuList::<u64, ()>::NODE_BYTES;
 
-    fn table(records: usize) -> Result<Table<u64>> {
+    fn table(records: usize) -> Result<Table<u64, ()>> {
         Table::new(
             Arc::new(Budget::new(records * R), GFP_KERNEL)?,
-            R,
+            0,
+            0,
             c"netatop_test_bucket",
             kernel::static_lock_class!(),
         )
@@ -29,21 +32,18 @@ mod table {
     #[test]
     fn sizes_buckets_from_the_bound() -> Result {
         let t = table(1000)?;
-        assert_eq!(t.budget().limit(), 1000 * R);
+        assert_eq!((t.budget().limit(), t.capacity()), (1000 * R, 1000));
         assert_eq!(t.buckets(), 256);
         assert_eq!(table(10)?.buckets(), 64);
         Ok(())
     }
 
-    /// 64 buckets: the first 64 records make chains of one, the next ones
-    /// double chains to two until the memory bound is spent.
     #[test]
     fn refuses_records_beyond_the_memory_bound() -> Result {
         let t = table(100)?;
         for i in 0..150u64 {
-            let mut chain = t.lock(i);
-            let placed = t.insert(&mut chain, i).is_some();
-            assert_eq!(placed, i < 100);
+            let mut bucket = t.lock(i);
+            assert_eq!(t.insert(&mut bucket, i, ()), i < 100);
         }
         assert_eq!((t.count(), t.overflow()), (100, 50));
         assert_eq!(t.budget().held(), 100 * R);
@@ -54,37 +54,27 @@ mod table {
     /// need, not what it once held.
     #[test]
     fn gives_memory_back_when_records_go() -> Result {
-        let t = table(2000)?;
+        let t = table(1000)?;
         for round in 0..3 {
             for i in 0..1000u64 {
-                let mut chain = t.lock(i % 7);
-                t.insert(&mut chain, i);
+                let mut bucket = t.lock(i % 7);
+                assert!(t.insert(&mut bucket, i, ()));
             }
-            // Seven chains of about 143 records: doubling gives 256 each.
-            assert_eq!((round, t.count()), (round, 1000));
-            assert!(t.budget().held() <= 7 * 256 * R);
+            assert_eq!(
+                (round, t.count(), t.budget().held()),
+                (round, 1000, 1000 * R)
+            );
             for b in 0..7 {
-                let mut chain = t.lock(b);
-                while !chain.is_empty() {
-                    t.remove(&mut chain, 0);
-                }
+                let mut bucket = t.lock(b);
+                t.retain(&mut bucket, |&r, ()| r % 2 == 0);
+            }
+            assert_eq!((round, t.count()), (round, 500));
+            for b in 0..7 {
+                let mut bucket = t.lock(b);
+                t.retain(&mut bucket, |_, ()| false);
             }
             assert_eq!((round, t.count(), t.budget().held()), (round, 0, 0));
         }
-        // A chain shrinks only once three quarters of it are unused.
-        let mut chain = t.lock(3);
-        for i in 0..8 {
-            t.insert(&mut chain, i);
-        }
-        assert_eq!(chain.capacity(), 8);
-        for _ in 0..5 {
-            t.remove(&mut chain, 0);
-        }
-        assert_eq!(chain.capacity(), 8);
-        t.remove(&mut chain, 0);
-        assert_eq!((chain.len(), chain.capacity()), (2, 2));
-        drop(chain);
-        assert_eq!(t.budget().held(), 2 * R);
         Ok(())
     }
 
@@ -92,17 +82,58 @@ mod table {
     fn finds_and_removes_records_under_the_bucket_lock() -> Result {
         let t = table(100)?;
         for i in 0..64u64 {
-            let mut chain = t.lock(i * 7);
-            t.insert(&mut chain, i * 7);
+            let mut bucket = t.lock(i * 7);
+            t.insert(&mut bucket, i * 7, ());
         }
-        let mut chain = t.lock(21);
-        let at = chain.iter().position(|&r| r == 21);
-        assert!(at.is_some());
-        assert_eq!(at.and_then(|i| t.remove(&mut chain, i)), Some(21));
-        assert!(!chain.contains(&21));
-        assert_eq!(t.remove(&mut chain, 99), None);
-        drop(chain);
+        let mut bucket = t.lock(21);
+        assert!(bucket.iter().any(|(&r, ())| r == 21));
+        assert!(t.remove_first(&mut bucket, |&r, ()| r == 21));
+        assert!(!bucket.iter().any(|(&r, ())| r == 21));
+        assert!(!t.remove_first(&mut bucket, |&r, ()| r == 99));
+        drop(bucket);
         assert_eq!(t.count(), 63);
+        Ok(())
+    }
+}
+
+#[kernel::macros::kunit_tests(netatop_rcu)]
+mod rcu_ptr {
+    use crate::wrap::rcu::{self, RcuBox, RcuPtr, ReadSide};
+    use kernel::prelude::*;
+    use kernel::sync::atomic::{Atomic, Relaxed};
+
+    /// Counts its drops in the counter it points to.
+    struct Counted(&'static Atomic<usize>, u32);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.add(1, Relaxed);
+        }
+    }
+
+    /// A value replaced is dropped once, after a grace period; the one
+    /// held when the pointer goes, with it.
+    #[test]
+    fn replaced_values_are_dropped_after_a_grace_period() -> Result {
+        static DROPS: Atomic<usize> = Atomic::new(0);
+        let p = RcuPtr::new();
+        p.replace(Some(RcuBox::new(Counted(&DROPS, 1), GFP_KERNEL)?));
+        let guard = kernel::sync::rcu::read_lock();
+        let rcu = ReadSide::of(&guard);
+        assert_eq!(p.get(&rcu).map(|c| c.1), Some(1));
+        drop(guard);
+        p.replace(Some(RcuBox::new(Counted(&DROPS, 2), GFP_KERNEL)?));
+        rcu::barrier();
+        assert_eq!(DROPS.load(Relaxed), 1);
+        p.replace(None);
+        let guard = kernel::sync::rcu::read_lock();
+        assert!(p.get(&ReadSide::of(&guard)).is_none());
+        drop(guard);
+        rcu::barrier();
+        assert_eq!(DROPS.load(Relaxed), 2);
+        p.replace(Some(RcuBox::new(Counted(&DROPS, 3), GFP_KERNEL)?));
+        drop(p);
+        assert_eq!(DROPS.load(Relaxed), 3);
         Ok(())
     }
 }

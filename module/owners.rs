@@ -21,10 +21,11 @@
 
 use crate::logic::abi::{TaskCount, COMLEN};
 use crate::logic::exits;
-use crate::logic::key::{Dir, Proto, TaskKind};
-use crate::logic::record::{self, Amount, Charge, Owner, SockRecord, TaskRecord};
+use crate::logic::key::{Dir, Proto, SockKey, TaskKind};
+use crate::logic::record::{self, Amount, Charge, Owner, Seen, SockRecord, TaskRecord};
 use crate::table::Budget;
 use crate::wrap::counters::{add_to_pairs, Pair};
+use crate::wrap::rcu::RcuPtr;
 use core::mem::size_of;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
@@ -164,9 +165,8 @@ pub(crate) struct Cells {
     pub(crate) process: Arc<TaskCell>,
     /// `None` if the thread has no record (it ended, or memory was short).
     ///
-    /// Never a closed record once the garbage collector has passed, and never a
-    /// closed thread beside an open process: the collector closes a thread at
-    /// the latest with its process, and lets go of both.
+    /// Neither record is a closed one once the garbage collector has passed:
+    /// it lets go of the records of a socket when it closes either.
     pub(crate) thread: Option<Arc<TaskCell>>,
 }
 
@@ -216,17 +216,61 @@ impl Cells {
     }
 }
 
-/// A socket record and, once it has been charged, its owner's records.
+/// What readers see of a socket record: its key, its owner's records and
+/// its times. The rest of the record (its owner and what it parked) is a
+/// [`SockRecord`] beside it in the table, seen only under the bucket lock.
 ///
 /// # Invariants
 ///
-/// `cells`, when `Some`, are the records of `record.owner`: they are set
-/// only by `State::charge`, to those of the owner of the charge that the
-/// record's `on_packet` or `bind` has just made; the record's owner
-/// changes nowhere else and never goes back to `None`. The garbage
-/// collector only lets go of them. So the packet path need not compare
-/// the two owners.
-pub(crate) struct SockEntry {
-    pub(crate) record: SockRecord,
-    pub(crate) cells: Option<Cells>,
+/// `cells`, when set, are the records of the owner of the `SockRecord`
+/// beside them: they are set only by `State::charge`, to those of the owner
+/// of the charge that the record's `on_packet` or `bind` has just made,
+/// under the bucket lock; the record's owner changes nowhere else and never
+/// goes back to `None`, and a record with an owner parks nothing. So a
+/// packet that finds them charges the owner without building a charge.
+pub(crate) struct SockShared {
+    pub(crate) key: SockKey,
+    pub(crate) cells: RcuPtr<Cells>,
+    /// The record's last activity and socket state, as
+    /// [`SockRecord::touch`] keeps them: a packet charged without the lock
+    /// updates these only.
+    last_active: Atomic<u64>,
+    last_state: Atomic<i8>,
+}
+
+/// [`SockShared::last_state`] of a record whose packets came with no socket.
+const NO_STATE: i8 = -1;
+
+impl SockShared {
+    /// The shared part of `record`.
+    pub(crate) fn new(record: &SockRecord) -> Self {
+        SockShared {
+            key: record.key,
+            cells: RcuPtr::new(),
+            last_active: Atomic::new(record.last_active),
+            last_state: Atomic::new(record.last_state.map_or(NO_STATE, |s| s as i8)),
+        }
+    }
+
+    /// Notes a packet's time and the socket state it came with.
+    #[inline(always)]
+    pub(crate) fn touch(&self, seen: &Seen) {
+        self.last_active.store(seen.now, Relaxed);
+        if let Some(state) = seen.sk_state {
+            self.last_state.store(state as i8, Relaxed);
+        }
+    }
+
+    /// The time of the last packet.
+    pub(crate) fn last_active(&self) -> u64 {
+        self.last_active.load(Relaxed)
+    }
+
+    /// Brings the times of `record` up to date (packets charged without
+    /// the lock touch only these).
+    pub(crate) fn refresh(&self, record: &mut SockRecord) {
+        record.last_active = self.last_active();
+        let state = self.last_state.load(Relaxed);
+        record.last_state = (state != NO_STATE).then_some(state as u8);
+    }
 }

@@ -32,11 +32,12 @@ use crate::hash_key::HashKey;
 use crate::logic::exits::GcRequest;
 use crate::logic::key::{self, TaskKind};
 use crate::logic::record::{self, SockRecord};
-use crate::owners::{SockEntry, TaskCell};
+use crate::owners::{Cells, SockShared, TaskCell};
 use crate::quota::Unowned;
 use crate::stats::Stats;
 use crate::table::{Budget, Table};
 use crate::wrap::nf_hook;
+use crate::wrap::rcu::RcuBox;
 use crate::wrap::task;
 use core::mem::size_of;
 use kernel::prelude::*;
@@ -61,13 +62,13 @@ pub(crate) struct TableSizes {
 #[pin_data]
 pub(crate) struct State {
     pub(crate) stats: Stats,
-    socks: Table<SockEntry>,
+    socks: Table<SockShared, SockRecord>,
     /// Quotas of socket records without an owner.
     unowned: Unowned,
     /// The bucket where the next search for a record without an owner to
     /// replace starts.
     replace_from: Atomic<usize>,
-    tasks: Table<Arc<TaskCell>>,
+    tasks: Table<Arc<TaskCell>, ()>,
     #[pin]
     pub(crate) exits: ExitList,
     /// Serialises garbage collection; holds the time the last run started
@@ -94,21 +95,24 @@ impl State {
         // Task records and exited processes share one bound.
         let task_budget = Arc::new(Budget::new(task_bytes), GFP_KERNEL)?;
         let stats = Stats::new()?;
+        // Two lock classes: the garbage collector nests a task bucket
+        // inside a socket bucket.
+        let socks = Table::new(
+            sock_budget,
+            RcuBox::<Cells>::BYTES,
+            0,
+            c"netatop_sock_bucket",
+            kernel::static_lock_class!(),
+        )?;
         Ok(try_pin_init!(State {
             stats,
-            // Two lock classes: the garbage collector nests a task bucket
-            // inside a socket bucket.
-            unowned: Unowned::new(sock_bytes / size_of::<SockRecord>()),
+            unowned: Unowned::new(socks.capacity()),
             replace_from: Atomic::new(0),
-            socks: Table::new(
-                sock_budget,
-                size_of::<SockEntry>(),
-                c"netatop_sock_bucket",
-                kernel::static_lock_class!()
-            )?,
+            socks,
             tasks: Table::new(
                 task_budget.clone(),
-                size_of::<Arc<TaskCell>>() + size_of::<TaskCell>(),
+                0,
+                size_of::<TaskCell>(),
                 c"netatop_task_bucket",
                 kernel::static_lock_class!()
             )?,

@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! A hash table of records with a spinlock per bucket, always taken with
-//! bottom halves off, and a bound on the memory the records take.
+//! bottom halves off, whose buckets readers may also walk under RCU alone;
+//! and a bound on the memory the records take.
 //!
-//! Used for the socket and the task records. Records live in a small vector
-//! per bucket; the bucket count is a power of two sized from the bound at
-//! load time (about four records per bucket when full), so a lookup scans a
-//! short chain whatever the number of live records.
+//! Used for the socket and the task records. A bucket is an [`RcuList`]:
+//! each record is a node with a part readers see and a part only the
+//! bucket's lock holder sees. The bucket count is a power of two sized from
+//! the bound at load time (about four records per bucket when full), so a
+//! lookup scans a short chain whatever the number of live records.
 //!
 //! The bound is on memory, not on records: a [`Budget`] is charged with
-//! the capacity of every chain (what the allocator holds for it), a chain
-//! grows only if the budget allows the growth, and it shrinks when three
-//! quarters of it are unused, so memory freed by the garbage collector is
-//! given back.
+//! what each record takes (its node and what it owns) when it is added,
+//! and given it back when it is removed.
 //! Inserting never sleeps: the packet path allocates with `GFP_ATOMIC`, and
 //! a failed allocation or a spent budget refuses the record and counts an
 //! overflow. The bucket array itself is allocated once at load time and is
@@ -20,14 +20,13 @@
 
 #![forbid(unsafe_code)]
 
-use crate::wrap::sync::{self, BhOff, SoftirqSpinLock, SoftirqSpinLockBackend};
-use core::mem::size_of;
+use crate::wrap::rcu::{self, ListGuard, RcuList};
+use crate::wrap::sync::{self, BhOff};
 use core::ops::{Deref, DerefMut};
 use core::pin::Pin;
-use kernel::alloc::{KVBox, KVec};
+use kernel::alloc::KVBox;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
-use kernel::sync::lock::Guard;
 use kernel::sync::{Arc, LockClassKey};
 
 /// A bound on bytes held, shared by whatever draws on it.
@@ -85,21 +84,13 @@ impl Budget {
     }
 }
 
-/// The records of one bucket.
-pub(crate) type Chain<R> = KVec<R>;
-
-/// One bucket: a chain and its lock.
-#[pin_data]
-struct Slot<R> {
-    #[pin]
-    chain: SoftirqSpinLock<Chain<R>>,
-}
-
-/// A bucketed table of `R`.
-pub(crate) struct Table<R> {
-    buckets: Pin<KVBox<[Slot<R>]>>,
+/// A bucketed table of records, each made of `S` (which readers see) and
+/// `L` (which only the bucket's lock holder sees).
+pub(crate) struct Table<S: Send + Sync, L: Send> {
+    buckets: Pin<KVBox<[RcuList<S, L>]>>,
     mask: u64,
     budget: Arc<Budget>,
+    record_bytes: usize,
     count: Atomic<usize>,
     overflow: Atomic<u64>,
 }
@@ -109,56 +100,58 @@ pub(crate) struct Table<R> {
 /// Bottom halves are off while it lives (the packet path takes the same locks
 /// in softirq context): by its own [`BhOff`], or by the caller's
 /// ([`Table::lock_within`]).
-pub(crate) struct Bucket<'a, R> {
+pub(crate) struct Bucket<'a, S, L> {
     // Dropped in this order: the lock goes before bottom halves come back.
-    chain: Guard<'a, Chain<R>, SoftirqSpinLockBackend>,
+    list: ListGuard<'a, S, L>,
     _bh: Option<BhOff>,
 }
 
-impl<R> Deref for Bucket<'_, R> {
-    type Target = Chain<R>;
+impl<'a, S, L> Deref for Bucket<'a, S, L> {
+    type Target = ListGuard<'a, S, L>;
 
-    fn deref(&self) -> &Chain<R> {
-        &self.chain
+    fn deref(&self) -> &Self::Target {
+        &self.list
     }
 }
 
-impl<R> DerefMut for Bucket<'_, R> {
-    fn deref_mut(&mut self) -> &mut Chain<R> {
-        &mut self.chain
+impl<S, L> DerefMut for Bucket<'_, S, L> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.list
     }
 }
 
-impl<R> Table<R> {
+impl<S: Send + Sync, L: Send> Table<S, L> {
     /// A table whose records draw on `budget`, whose bucket locks are of lock
     /// class `key`, named `name`.
     ///
-    /// A record takes `record_bytes` of the budget (more than `R` if it owns
-    /// memory outside the table).
+    /// A record takes the size of its node of the budget and `owned_bytes`
+    /// more, for what it owns outside the table; `shared_bytes` are what
+    /// each record's records take of the budget that others charge (the
+    /// shared task records), for the number of buckets only.
     pub(crate) fn new(
         budget: Arc<Budget>,
-        record_bytes: usize,
+        owned_bytes: usize,
+        shared_bytes: usize,
         name: &'static CStr,
         key: Pin<&'static LockClassKey>,
     ) -> Result<Self> {
-        let records = budget.limit() / record_bytes.max(size_of::<R>()).max(1);
+        let record_bytes = RcuList::<S, L>::NODE_BYTES + owned_bytes;
+        let records = budget.limit() / (record_bytes + shared_bytes);
         let nbuckets = (records / 4).clamp(64, 1 << 20).next_power_of_two();
-        let buckets = KVBox::pin_slice(
-            |_| {
-                try_pin_init!(Slot {
-                    chain <- SoftirqSpinLock::new(Chain::<R>::new(), name, key),
-                }? Error)
-            },
-            nbuckets,
-            GFP_KERNEL,
-        )?;
+        let buckets = KVBox::pin_slice(|_| RcuList::new(name, key), nbuckets, GFP_KERNEL)?;
         Ok(Table {
             buckets,
             mask: nbuckets as u64 - 1,
             budget,
+            record_bytes,
             count: Atomic::new(0),
             overflow: Atomic::new(0),
         })
+    }
+
+    /// How many records the bound holds.
+    pub(crate) fn capacity(&self) -> usize {
+        self.budget.limit() / self.record_bytes.max(1)
     }
 
     /// Number of buckets.
@@ -167,16 +160,16 @@ impl<R> Table<R> {
     }
 
     /// Locks the bucket of `hash`, with bottom halves off.
-    pub(crate) fn lock(&self, hash: u64) -> Bucket<'_, R> {
+    pub(crate) fn lock(&self, hash: u64) -> Bucket<'_, S, L> {
         self.lock_index((hash & self.mask) as usize)
     }
 
     /// Locks bucket number `i` (for walks over the whole table), with
     /// bottom halves off.
-    pub(crate) fn lock_index(&self, i: usize) -> Bucket<'_, R> {
+    pub(crate) fn lock_index(&self, i: usize) -> Bucket<'_, S, L> {
         let bh = sync::bh_off();
         Bucket {
-            chain: self.buckets[i].chain.lock(),
+            list: self.buckets[i].lock(),
             _bh: Some(bh),
         }
     }
@@ -184,9 +177,17 @@ impl<R> Table<R> {
     /// Locks the bucket of `hash` while `_bh` keeps bottom halves off (the
     /// bucket cannot outlive it): nothing but the lock is taken.
     #[inline(always)]
-    pub(crate) fn lock_within<'a>(&'a self, hash: u64, _bh: &'a BhOff) -> Bucket<'a, R> {
+    pub(crate) fn lock_within<'a>(&'a self, hash: u64, _bh: &'a BhOff) -> Bucket<'a, S, L> {
         Bucket {
-            chain: self.buckets[(hash & self.mask) as usize].chain.lock(),
+            list: self.buckets[(hash & self.mask) as usize].lock(),
+            _bh: None,
+        }
+    }
+
+    /// Locks bucket number `i` while `_bh` keeps bottom halves off.
+    pub(crate) fn lock_index_within<'a>(&'a self, i: usize, _bh: &'a BhOff) -> Bucket<'a, S, L> {
+        Bucket {
+            list: self.buckets[i].lock(),
             _bh: None,
         }
     }
@@ -203,82 +204,62 @@ impl<R> Table<R> {
         &'a self,
         i: usize,
         _bh: &'a BhOff,
-    ) -> Option<Bucket<'a, R>> {
+    ) -> Option<Bucket<'a, S, L>> {
         Some(Bucket {
-            chain: self.buckets[i].chain.try_lock()?,
+            list: self.buckets[i].try_lock()?,
             _bh: None,
         })
     }
 
-    /// Adds `record` to a locked bucket if the budget and memory allow;
-    /// returns its index in the chain, or `None` (counted as overflow).
-    pub(crate) fn insert(&self, chain: &mut Chain<R>, record: R) -> Option<usize> {
-        let cap = chain.capacity();
-        if chain.len() == cap {
-            // The chain doubles (one record for an empty one): charge
-            // what it will hold first.
-            let grown = (cap * 2).max(1);
-            if !self.budget.charge((grown - cap) * size_of::<R>()) {
-                self.overflow.add(1, Relaxed);
-                return None;
-            }
-            if chain
-                .reserve(grown - cap, GFP_ATOMIC | __GFP_NOWARN)
-                .is_err()
-            {
-                self.budget.release((grown - cap) * size_of::<R>());
-                self.overflow.add(1, Relaxed);
-                return None;
-            }
-            self.budget.settle(grown, chain.capacity(), size_of::<R>());
-        }
-        if chain.push_within_capacity(record).is_err() {
+    /// Adds a record to a locked bucket if the budget and memory allow;
+    /// whether it was added (if not, counted as overflow).
+    pub(crate) fn insert(&self, bucket: &mut Bucket<'_, S, L>, shared: S, locked: L) -> bool {
+        if !self.budget.charge(self.record_bytes) {
             self.overflow.add(1, Relaxed);
-            return None;
+            return false;
+        }
+        if bucket
+            .push(shared, locked, GFP_ATOMIC | __GFP_NOWARN)
+            .is_err()
+        {
+            self.budget.release(self.record_bytes);
+            self.overflow.add(1, Relaxed);
+            return false;
         }
         self.count.add(1, Relaxed);
-        Some(chain.len() - 1)
+        true
     }
 
-    /// Removes the record at `index` of a locked bucket (the last record
-    /// takes its place); the chain shrinks when half of it is unused.
-    pub(crate) fn remove(&self, chain: &mut Chain<R>, index: usize) -> Option<R> {
-        let last = chain.len().checked_sub(1)?;
-        if index > last {
-            return None;
-        }
-        chain.swap(index, last);
-        let record = chain.pop();
-        self.count.add(1usize.wrapping_neg(), Relaxed);
-        self.shrink(chain);
-        record
+    /// Removes the records of a locked bucket for which `keep` is false (it
+    /// may change their locked parts first); readers that found one may
+    /// still use it until the end of their read-side critical section.
+    pub(crate) fn retain(
+        &self,
+        bucket: &mut Bucket<'_, S, L>,
+        keep: impl FnMut(&S, &mut L) -> bool,
+    ) {
+        let gone = bucket.retain(keep);
+        self.forget(gone);
     }
 
-    /// Gives memory back when at most a quarter of the chain is used (not
-    /// at half, so that a record coming and going does not reallocate the
-    /// chain every time): all of it
-    /// for an empty chain, otherwise by moving the records to a vector of
-    /// their size (kept as is if that allocation fails).
-    fn shrink(&self, chain: &mut Chain<R>) {
-        let (len, cap) = (chain.len(), chain.capacity());
-        if cap == 0 || (len > 0 && len * 4 > cap) {
-            return;
+    /// Removes the first record of a locked bucket for which `f` is true,
+    /// as [`Table::retain`]; whether there was one.
+    pub(crate) fn remove_first(
+        &self,
+        bucket: &mut Bucket<'_, S, L>,
+        f: impl FnMut(&S, &L) -> bool,
+    ) -> bool {
+        let gone = bucket.remove_first(f);
+        self.forget(usize::from(gone));
+        gone
+    }
+
+    /// Gives the memory of `n` removed records back.
+    fn forget(&self, n: usize) {
+        if n > 0 {
+            self.count.add(n.wrapping_neg(), Relaxed);
+            self.budget.release(n * self.record_bytes);
         }
-        let smaller = if len == 0 {
-            KVec::new()
-        } else {
-            let Ok(mut v) = KVec::with_capacity(len, GFP_ATOMIC | __GFP_NOWARN) else {
-                return;
-            };
-            for r in chain.drain_all() {
-                // Within the capacity just allocated.
-                let _ = v.push_within_capacity(r);
-            }
-            v
-        };
-        let new_cap = smaller.capacity();
-        *chain = smaller;
-        self.budget.settle(cap, new_cap, size_of::<R>());
     }
 
     /// Records in the table.
@@ -305,5 +286,13 @@ impl<R> Table<R> {
     /// Counts a record refused for lack of memory outside the table.
     pub(crate) fn refuse(&self) {
         self.overflow.add(1, Relaxed);
+    }
+}
+
+impl<S: Send + Sync, L: Send> Drop for Table<S, L> {
+    fn drop(&mut self) {
+        // The records removed so far are dropped by RCU callbacks, which
+        // must have run before the module's code goes.
+        rcu::barrier();
     }
 }

@@ -4,7 +4,8 @@
 //! cover, in the kernel crate's style: netfilter hooks in every network
 //! namespace (`nf_hook`), a getsockopt range (`nf_sockopt`), a `/proc`
 //! file (`proc_entry`), a kernel thread (`kthread`), a BH-safe spinlock
-//! backend (`sync`), task lookups (`task`), capabilities (`cred`), the
+//! backend (`sync`), lists and pointers readers follow under RCU (`rcu`),
+//! task lookups (`task`), capabilities (`cred`), the
 //! tick clock (`clock`), counters of packets and bytes added to in one
 //! call (`counters`), random numbers (`random`), per-CPU counters
 //! (`percpu`), probes on the kernel's tracepoints (`tracepoint`): on reads
@@ -36,6 +37,7 @@ pub(crate) mod param;
 pub(crate) mod percpu;
 pub(crate) mod proc_entry;
 pub(crate) mod random;
+pub(crate) mod rcu;
 pub(crate) mod recv_probe;
 pub(crate) mod sync;
 pub(crate) mod task;

@@ -52,13 +52,6 @@ impl Parked {
         }
     }
 
-    /// Whether nothing is held. (Bytes are only ever parked with their
-    /// packets, at least one, so the packet counts tell.)
-    #[inline(always)]
-    pub fn is_empty(&self) -> bool {
-        self.sent.packets | self.received.packets == 0
-    }
-
     /// Total packets held.
     pub fn packets(&self) -> u64 {
         self.sent.packets + self.received.packets
@@ -84,14 +77,6 @@ pub struct SockRecord {
     pub parked: Parked,
     pub last_state: Option<u8>,
     pub last_active: u64,
-}
-
-/// The answer of [`SockRecord::steady_owner`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Steady {
-    pub owner: Owner,
-    /// The packet's sender is the owner.
-    pub by_owner: bool,
 }
 
 /// What to charge after a packet has updated its socket record.
@@ -146,22 +131,6 @@ impl SockRecord {
         }
     }
 
-    /// The owner of a packet that changes nothing on the record but its times,
-    /// as most packets of a socket do: the record has an owner, nothing is
-    /// parked on it, and the packet does not hand the socket to another sender.
-    ///
-    /// For such a packet [`SockRecord::touch`] does what
-    /// [`SockRecord::on_packet`] would, and the charge is the packet alone.
-    /// `by_owner` in the answer says whether the owner sends the packet (the
-    /// sender compared once: the packet path needs both answers).
-    #[inline(always)]
-    pub fn steady_owner(&self, seen: &Seen, sender: Option<Owner>) -> Option<Steady> {
-        let owner = self.owner?;
-        let by_owner = sender == Some(owner);
-        let taken_over = seen.dir == Dir::Out && sender.is_some() && !by_owner;
-        (self.parked.is_empty() && !taken_over).then_some(Steady { owner, by_owner })
-    }
-
     /// Notes a packet's time and the socket state it came with.
     #[inline(always)]
     pub fn touch(&mut self, seen: &Seen) {
@@ -189,6 +158,22 @@ impl SockRecord {
             parked: core::mem::take(&mut self.parked),
         })
     }
+}
+
+/// Whether a packet that `sender` sends (when sent in a task's context) in
+/// `dir` leaves a socket record owned by `owner` as it is, but for its times:
+/// `Some(by_owner)`, saying whether the owner sends it, unless another task
+/// sends it and so takes the socket over.
+///
+/// As a record with an owner parks nothing, for such a packet
+/// [`SockRecord::touch`] does what [`SockRecord::on_packet`] would, and the
+/// charge is the packet alone: the packet path charges most packets so,
+/// without the record.
+#[inline(always)]
+pub fn steady(owner: Owner, dir: Dir, sender: Option<Owner>) -> Option<bool> {
+    let by_owner = sender == Some(owner);
+    let taken_over = dir == Dir::Out && sender.is_some() && !by_owner;
+    (!taken_over).then_some(by_owner)
 }
 
 /// Whether a packet on a socket key that has no record makes one: a sent packet
@@ -522,10 +507,11 @@ mod tests {
                 let s = seen(dir, packets, bytes, t as u64);
                 total.add(s.amount);
                 // A steady packet: touching the record is all of it.
-                let steady = r.steady_owner(&s, sender).map(|st| {
+                let steady = r.owner.and_then(|owner| {
+                    let by_owner = steady(owner, dir, sender)?;
                     let mut touched = r;
                     touched.touch(&s);
-                    (st.owner, st.by_owner, touched)
+                    Some((owner, by_owner, touched))
                 });
                 let charge = r.on_packet(&s, sender);
                 if let Some((owner, by_owner, touched)) = steady {

@@ -11,6 +11,8 @@ use crate::logic::key::{Dir, Proto, TaskKind};
 use crate::logic::record::{Charge, Owner, SockRecord, TaskRecord};
 use crate::owners::{Cells, TaskCell};
 use crate::tasks;
+use crate::wrap::rcu::{RcuBox, RcuPtr, ReadSide};
+use kernel::prelude::*;
 use kernel::sync::Arc;
 
 impl State {
@@ -19,25 +21,36 @@ impl State {
     ///
     /// Those are looked up (and made, if the owner sends the packet:
     /// `by_owner`) when the socket has none for this owner, or when the sender
-    /// finds its thread record missing. Without a process record the packet is
-    /// unidentified and the thread is not charged either.
+    /// finds its thread record missing, and published for the packets that
+    /// follow. Without a process record the packet is unidentified and the
+    /// thread is not charged either.
+    ///
+    /// Called with the lock of the bucket of the socket record.
     #[inline(always)]
     pub(super) fn charge(
         &self,
-        cells: &mut Option<Cells>,
+        cells: &RcuPtr<Cells>,
         proto: Proto,
         c: &Charge,
         by_owner: bool,
+        rcu: &ReadSide<'_>,
     ) {
-        let stale = cells
-            .as_ref()
-            .is_none_or(|held| !held.can_charge(&c.owner, by_owner));
-        if stale {
-            *cells = self.cells_of(c.owner, by_owner);
+        if let Some(held) = cells
+            .get(rcu)
+            .filter(|held| held.can_charge(&c.owner, by_owner))
+        {
+            held.charge(proto, c);
+            return;
         }
-        match cells {
-            Some(held) => held.charge(proto, c),
+        match self.cells_of(c.owner, by_owner) {
+            Some(new) => {
+                new.charge(proto, c);
+                // Without memory to publish them, the next packet looks
+                // them up again.
+                cells.replace(RcuBox::new(new, GFP_ATOMIC | __GFP_NOWARN).ok());
+            }
             None => {
+                cells.replace(None);
                 self.count_unidentified(proto, c.dir, c.amount.packets);
                 self.count_unidentified(proto, Dir::Out, c.parked.sent.packets);
                 self.count_unidentified(proto, Dir::In, c.parked.received.packets);
@@ -67,8 +80,8 @@ impl State {
         start: u64,
         create: bool,
     ) -> Option<Arc<TaskCell>> {
-        let mut chain = self.tasks.lock(self.task_hash(id, kind));
-        if let Some(t) = chain.iter().find(|t| t.is(id, kind, start)) {
+        let mut bucket = self.tasks.lock(self.task_hash(id, kind));
+        if let Some((t, ())) = bucket.iter().find(|(t, ())| t.is(id, kind, start)) {
             return Some(t.clone());
         }
         if !create {
@@ -79,8 +92,9 @@ impl State {
             self.tasks.refuse();
             return None;
         };
-        self.tasks.insert(&mut chain, cell.clone())?;
-        Some(cell)
+        self.tasks
+            .insert(&mut bucket, cell.clone(), ())
+            .then_some(cell)
     }
 
     pub(super) fn count_unidentified(&self, proto: Proto, dir: Dir, packets: u64) {

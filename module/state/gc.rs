@@ -19,6 +19,8 @@ use crate::tasks;
 use crate::wrap::clock;
 use crate::wrap::exit_probe::ExitObserver;
 use crate::wrap::kthread::{self, ThreadMain};
+use crate::wrap::rcu;
+use crate::wrap::sync;
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use kernel::sync::atomic::{Full, Relaxed};
@@ -97,8 +99,10 @@ impl State {
             }
         }
         // The last references to the records of ended processes go here,
-        // before the exit list takes their memory from the budget.
+        // and those the tables let go of after a grace period, before the
+        // exit list takes their memory from the budget.
         drop(ended);
+        rcu::barrier();
         lost += self.exits.append(&mut exited);
         if lost > 0 {
             pr_warn!(
@@ -117,32 +121,31 @@ impl State {
         let mut ended: KVVec<Arc<TaskCell>> = KVVec::new();
         let mut lost = 0;
         for b in 0..self.tasks.buckets() {
-            let mut chain = self.tasks.lock_index(b);
+            let mut bucket = self.tasks.lock_index(b);
             // Room for the whole chain, made without the bucket lock.
-            while ended.capacity() - ended.len() < chain.len() {
-                let need = chain.len();
-                drop(chain);
+            loop {
+                let need = bucket.iter().count();
+                if ended.capacity() - ended.len() >= need {
+                    break;
+                }
+                drop(bucket);
                 let grown = ended.reserve(need, GFP_KERNEL | __GFP_NOWARN).is_ok();
-                chain = self.tasks.lock_index(b);
+                bucket = self.tasks.lock_index(b);
                 if !grown {
                     break;
                 }
             }
-            let mut i = 0;
-            while i < chain.len() {
-                let t = &chain[i];
+            self.tasks.retain(&mut bucket, |t, ()| {
                 if tasks::alive(t.id, t.kind, t.start) || t.deferred(bound) {
-                    i += 1;
-                    continue;
+                    return true;
                 }
-                if let Some(cell) = self.tasks.remove(&mut chain, i) {
-                    // Closed: the socket records let go of it next.
-                    cell.close();
-                    if cell.kind == TaskKind::Process && ended.push_within_capacity(cell).is_err() {
-                        lost += 1;
-                    }
+                // Closed: the socket records let go of it next.
+                t.close();
+                if t.kind == TaskKind::Process && ended.push_within_capacity(t.clone()).is_err() {
+                    lost += 1;
                 }
-            }
+                false
+            });
         }
         Ended {
             processes: ended,
@@ -154,37 +157,32 @@ impl State {
     /// have outlived their use at `now` (ms).
     fn collect_sockets(&self, now: u64) {
         for b in 0..self.socks.buckets() {
-            let mut chain = self.socks.lock_index(b);
-            let mut i = 0;
-            while i < chain.len() {
-                let e = &chain[i];
-                let r = e.record;
-                let owner_alive = r
-                    .owner
-                    .is_none_or(|o| self.process_known(&o, e.cells.as_ref()));
+            let bh = sync::bh_off();
+            let rcu = bh.read_side();
+            let mut bucket = self.socks.lock_index_within(b, &bh);
+            self.socks.retain(&mut bucket, |s, r| {
+                s.refresh(r);
+                let cells = s.cells.get(&rcu);
+                let owner_alive = r.owner.is_none_or(|o| self.process_known(&o, cells));
                 match r.verdict(now, owner_alive) {
                     SockVerdict::Keep => {
                         // Closed records are charged no more: let them go
-                        // (a sender looks its records up anew).
-                        let e = &mut chain[i];
-                        if let Some(k) = &mut e.cells {
-                            if k.process.is_closed() {
-                                e.cells = None;
-                            } else if k.thread.as_ref().is_some_and(|t| t.is_closed()) {
-                                k.thread = None;
-                            }
+                        // (the next packet looks its records up anew).
+                        if cells.is_some_and(|k| {
+                            k.process.is_closed()
+                                || k.thread.as_ref().is_some_and(|t| t.is_closed())
+                        }) {
+                            s.cells.replace(None);
                         }
-                        i += 1;
+                        true
                     }
-                    SockVerdict::Drop => {
-                        self.socks.remove(&mut chain, i);
-                    }
+                    SockVerdict::Drop => false,
                     SockVerdict::DropUnident => {
-                        self.socks.remove(&mut chain, i);
-                        self.forget_unowned(&r);
+                        self.forget_unowned(r);
+                        false
                     }
                 }
-            }
+            });
         }
     }
 
@@ -194,10 +192,11 @@ impl State {
         if let Some(k) = cells.filter(|k| k.belong_to(o)) {
             return !k.process.is_closed();
         }
-        let chain = self.tasks.lock(self.task_hash(o.tgid, TaskKind::Process));
-        chain
+        let bucket = self.tasks.lock(self.task_hash(o.tgid, TaskKind::Process));
+        let known = bucket
             .iter()
-            .any(|t| t.is(o.tgid, TaskKind::Process, o.process_start))
+            .any(|(t, ())| t.is(o.tgid, TaskKind::Process, o.process_start));
+        known
     }
 }
 
@@ -206,10 +205,13 @@ impl ExitObserver for State {
     /// one.
     fn exited(&self, tgid: i32, start: u64) {
         let n = self.exits_seen.fetch_add(1, Full) + 1;
-        let chain = self.tasks.lock(self.task_hash(tgid, TaskKind::Process));
-        if let Some(t) = chain.iter().find(|t| t.is(tgid, TaskKind::Process, start)) {
+        let bucket = self.tasks.lock(self.task_hash(tgid, TaskKind::Process));
+        if let Some((t, ())) = bucket
+            .iter()
+            .find(|(t, ())| t.is(tgid, TaskKind::Process, start))
+        {
             t.exited(n);
-        }
+        };
     }
 }
 

@@ -12,12 +12,13 @@ use crate::logic::key::{Dir, Proto, SockKey};
 use crate::logic::packet::{self, Family, HeaderSource};
 use crate::logic::record::{self, Charge, Owner, Seen, SockRecord};
 use crate::logic::wire::{self, wire_amount};
-use crate::owners::{Cells, SockEntry};
+use crate::owners::{Cells, SockShared};
 use crate::quota::{QuotaFull, Unowned};
-use crate::table::{Bucket, Chain};
+use crate::table::Bucket;
 use crate::tasks;
 use crate::wrap::clock;
 use crate::wrap::nf_hook::{self, Hook, Observer, Packet};
+use crate::wrap::rcu::{RcuPtr, ReadSide};
 use crate::wrap::sync::BhOff;
 use kernel::sync::atomic::Relaxed;
 
@@ -102,7 +103,13 @@ impl State {
         };
 
         let hash = self.hash_key.hash(key.words());
-        if self.on_record(&mut self.socks.lock_within(hash, bh), &key, &seen, sender) {
+        if self.on_record(
+            &mut self.socks.lock_within(hash, bh),
+            &key,
+            &seen,
+            sender,
+            bh,
+        ) {
             return;
         }
         // The socket lookup runs without the bucket lock; another CPU may
@@ -113,31 +120,29 @@ impl State {
                 .unidentified(dir, headers.transport, amount.packets);
             return;
         }
-        let mut chain = self.socks.lock_within(hash, bh);
-        if self.on_record(&mut chain, &key, &seen, sender) {
+        let mut bucket = self.socks.lock_within(hash, bh);
+        if self.on_record(&mut bucket, &key, &seen, sender, bh) {
             return;
         }
         let mut record = SockRecord::new(key, seen.now);
         let charge = record.on_packet(&seen, sender);
-        let mut entry = SockEntry {
-            record,
-            cells: None,
-        };
+        let shared = SockShared::new(&record);
         if charge.is_some() {
             // Charged whether or not the record finds room.
             self.settle(
-                &mut entry.cells,
+                &shared.cells,
                 key.proto(),
                 charge,
                 amount.packets,
                 sender,
+                &bh.read_side(),
             );
-            self.add(&mut chain, hash, entry, bh);
-        } else if self.add(&mut chain, hash, entry, bh) {
+            self.add(&mut bucket, hash, shared, record, bh);
+        } else if self.add(&mut bucket, hash, shared, record, bh) {
             self.stats.park(amount.packets);
         } else {
             // Neither recorded nor charged.
-            drop(chain);
+            drop(bucket);
             self.stats
                 .unidentified(dir, headers.transport, amount.packets);
         }
@@ -148,34 +153,35 @@ impl State {
     #[inline(always)]
     fn on_record(
         &self,
-        chain: &mut Chain<SockEntry>,
+        bucket: &mut Bucket<'_, SockShared, SockRecord>,
         key: &SockKey,
         seen: &Seen,
         sender: Option<Owner>,
+        bh: &BhOff,
     ) -> bool {
-        let Some(entry) = chain.iter_mut().find(|entry| entry.record.key == *key) else {
+        let Some((shared, record)) = bucket.find_mut(|s, _| s.key == *key) else {
             return false;
         };
-        // Most packets: the owner stays, and the entry holds its records.
-        if let Some(steady) = entry.record.steady_owner(seen, sender) {
-            // The entry's records are its owner's (`SockEntry`).
-            if let Some(cells) = entry
-                .cells
-                .as_ref()
-                .filter(|c| c.complete_for(steady.by_owner))
+        shared.touch(seen);
+        let rcu = bh.read_side();
+        // Most packets: the owner stays, and the record holds its records
+        // (`SockShared`).
+        if let Some(cells) = shared.cells.get(&rcu) {
+            if record::steady(cells.owner, seen.dir, sender)
+                .is_some_and(|by_owner| cells.complete_for(by_owner))
             {
-                entry.record.touch(seen);
                 cells.charge_packet(key.proto(), seen.dir, seen.amount);
                 return true;
             }
         }
-        let charge = self.update(&mut entry.record, seen, sender);
+        let charge = self.update(record, seen, sender);
         self.settle(
-            &mut entry.cells,
+            &shared.cells,
             key.proto(),
             charge,
             seen.amount.packets,
             sender,
+            &rcu,
         );
         true
     }
@@ -202,29 +208,37 @@ impl State {
     #[inline(always)]
     fn settle(
         &self,
-        cells: &mut Option<Cells>,
+        cells: &RcuPtr<Cells>,
         proto: Proto,
         charge: Option<Charge>,
         packets: u64,
         sender: Option<Owner>,
+        rcu: &ReadSide<'_>,
     ) {
         match charge {
             None => self.stats.park(packets),
             Some(c) => {
                 self.stats.unpark(c.parked.packets());
-                self.charge(cells, proto, &c, sender == Some(c.owner));
+                self.charge(cells, proto, &c, sender == Some(c.owner), rcu);
             }
         }
     }
 
     /// Adds a new record to its locked bucket, that of `hash`, within the
     /// unowned quota if it has no owner; whether it was added.
-    fn add(&self, chain: &mut Chain<SockEntry>, hash: u64, entry: SockEntry, bh: &BhOff) -> bool {
-        let key = entry.record.key;
-        let unowned = entry.record.owner.is_none();
+    fn add(
+        &self,
+        bucket: &mut Bucket<'_, SockShared, SockRecord>,
+        hash: u64,
+        shared: SockShared,
+        record: SockRecord,
+        bh: &BhOff,
+    ) -> bool {
+        let key = record.key;
+        let unowned = record.owner.is_none();
         if unowned {
             if let Err(full) = self.unowned.admit(&key) {
-                if !self.replace_unowned(chain, hash, &key, full, bh)
+                if !self.replace_unowned(bucket, hash, &key, full, bh)
                     || self.unowned.admit(&key).is_err()
                 {
                     self.unowned.refuse();
@@ -232,7 +246,7 @@ impl State {
                 }
             }
         }
-        let added = self.socks.insert(chain, entry).is_some();
+        let added = self.socks.insert(bucket, shared, record);
         if unowned && !added {
             self.unowned.release(&key);
         }
@@ -244,32 +258,28 @@ impl State {
     /// [`REPLACE_SAMPLE`] buckets, or in more until there is one, never waiting
     /// for a bucket lock.
     ///
-    /// `chain` is the locked bucket of `hash`. Whether one was removed.
+    /// `bucket` is the locked bucket of `hash`. Whether one was removed.
     #[cold]
     #[inline(never)]
     fn replace_unowned(
         &self,
-        chain: &mut Chain<SockEntry>,
+        bucket: &mut Bucket<'_, SockShared, SockRecord>,
         hash: u64,
         key: &SockKey,
         full: QuotaFull,
         bh: &BhOff,
     ) -> bool {
-        /// Where the oldest candidate so far is.
+        /// Where the oldest candidate so far is, and its record.
         enum Found<'a> {
             None,
-            Here(usize),
-            There(Bucket<'a, SockEntry>, usize),
+            Here(SockRecord),
+            There(Bucket<'a, SockShared, SockRecord>, SockRecord),
         }
-        let oldest = |c: &Chain<SockEntry>| {
-            c.iter()
-                .enumerate()
-                .filter(|(_, entry)| {
-                    entry.record.owner.is_none()
-                        && Unowned::may_replace(full, &entry.record.key, key)
-                })
-                .min_by_key(|(_, entry)| entry.record.last_active)
-                .map(|(i, entry)| (i, entry.record.last_active))
+        let oldest = |b: &Bucket<'_, SockShared, SockRecord>| {
+            b.iter()
+                .filter(|(s, r)| r.owner.is_none() && Unowned::may_replace(full, &s.key, key))
+                .map(|(s, r)| (*r, s.last_active()))
+                .min_by_key(|&(_, active)| active)
         };
         let buckets = self.socks.buckets();
         let here = self.socks.index(hash);
@@ -282,28 +292,31 @@ impl State {
             }
             let b = start.wrapping_add(step) % buckets;
             if b == here {
-                if let Some((i, active)) = oldest(chain).filter(|c| c.1 < found_active) {
-                    (found, found_active) = (Found::Here(i), active);
+                if let Some((r, active)) = oldest(bucket).filter(|c| c.1 < found_active) {
+                    (found, found_active) = (Found::Here(r), active);
                 }
                 continue;
             }
-            let Some(bucket) = self.socks.try_lock_index_within(b, bh) else {
+            let Some(other) = self.socks.try_lock_index_within(b, bh) else {
                 continue;
             };
-            if let Some((i, active)) = oldest(&bucket).filter(|c| c.1 < found_active) {
+            if let Some((r, active)) = oldest(&other).filter(|c| c.1 < found_active) {
                 // The bucket of an older candidate, if any, is unlocked.
-                (found, found_active) = (Found::There(bucket, i), active);
+                (found, found_active) = (Found::There(other, r), active);
             }
         }
-        let gone = match found {
+        let (removed, gone) = match found {
             Found::None => return false,
-            Found::Here(i) => self.socks.remove(chain, i),
-            Found::There(mut bucket, i) => self.socks.remove(&mut bucket, i),
+            Found::Here(r) => (self.socks.remove_first(bucket, |s, _| s.key == r.key), r),
+            Found::There(mut other, r) => (
+                self.socks.remove_first(&mut other, |s, _| s.key == r.key),
+                r,
+            ),
         };
-        let Some(gone) = gone else {
+        if !removed {
             return false;
-        };
-        self.forget_unowned(&gone.record);
+        }
+        self.forget_unowned(&gone);
         self.unowned.replace();
         true
     }

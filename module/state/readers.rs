@@ -45,14 +45,14 @@ impl State {
     fn bind_reader(&self, id: &SocketId, bh: &BhOff) {
         let reader = tasks::current_owner();
         for key in id.keys().into_iter().flatten() {
-            let mut chain = self.socks.lock_within(self.hash_key.hash(key.words()), bh);
-            let Some(e) = chain.iter_mut().find(|e| e.record.key == key) else {
+            let mut bucket = self.socks.lock_within(self.hash_key.hash(key.words()), bh);
+            let Some((shared, record)) = bucket.find_mut(|s, _| s.key == key) else {
                 continue;
             };
-            if let Some(c) = e.record.bind(reader) {
+            if let Some(c) = record.bind(reader) {
                 self.unowned.release(&key);
                 self.stats.unpark(c.parked.packets());
-                self.charge(&mut e.cells, key.proto(), &c, true);
+                self.charge(&shared.cells, key.proto(), &c, true, &bh.read_side());
             }
         }
     }

@@ -19,12 +19,14 @@ impl State {
     /// record if no task has it any more.
     pub(crate) fn lookup(&self, id: i32, kind: TaskKind) -> Option<TaskRecord> {
         let now = tasks::start_of(id);
-        let chain = self.tasks.lock(self.task_hash(id, kind));
-        chain
+        let bucket = self.tasks.lock(self.task_hash(id, kind));
+        let newest = bucket
             .iter()
+            .map(|(t, ())| t)
             .filter(|t| t.id == id && t.kind == kind && now.is_none_or(|s| t.start == s))
             .max_by_key(|t| t.start)
-            .map(|t| t.get())
+            .map(|t| t.get());
+        newest
     }
 }
 

@@ -15,6 +15,7 @@
 //! once for all of them.
 
 use super::ffi;
+use super::rcu::ReadSide;
 use core::marker::PhantomData;
 use kernel::bindings;
 use kernel::sync::lock::{Backend, Lock};
@@ -120,6 +121,17 @@ impl BhOff {
             turned_off,
             _not_send: PhantomData,
         }
+    }
+}
+
+impl BhOff {
+    /// The RCU read-side critical section that bottom halves off are (or
+    /// an interrupt, where they are off too).
+    #[inline(always)]
+    pub(crate) fn read_side(&self) -> ReadSide<'_> {
+        // SAFETY: Bottom halves are off while `self` lives (the type
+        // invariant), which makes a read-side critical section.
+        unsafe { ReadSide::assume() }
     }
 }
 
