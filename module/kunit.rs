@@ -13,9 +13,9 @@ compile_error!("NETATOP_KUNIT=1 needs a kernel built with CONFIG_KUNIT=y");
 #[kernel::macros::kunit_tests(netatop_table)]
 mod table {
     use crate::table::{Budget, Table};
-    use crate::wrap::rcu::RcuList;
+    use crate::wrap::rcu::{RcuList, ReadSide};
     use kernel::prelude::*;
-    use kernel::sync::Arc;
+    use kernel::sync::{rcu, Arc};
 
     const R: usize = RcuList::<u64, ()>::NODE_BYTES;
 
@@ -92,6 +92,33 @@ mod table {
         assert!(!t.remove_first(&mut bucket, |&r, ()| r == 99));
         drop(bucket);
         assert_eq!(t.count(), 63);
+        Ok(())
+    }
+
+    /// Readers see the records' shared parts under RCU alone, newest
+    /// first, and no longer those removed.
+    #[test]
+    fn readers_see_the_records_without_the_lock() -> Result {
+        let t = table(100)?;
+        for i in [3u64, 67, 131] {
+            let mut bucket = t.lock(3);
+            t.insert(&mut bucket, i, ());
+        }
+        let guard = rcu::read_lock();
+        let rcu = ReadSide::of(&guard);
+        let mut seen = [0u64; 3];
+        for (slot, r) in seen.iter_mut().zip(t.read(3, &rcu)) {
+            *slot = *r;
+        }
+        assert_eq!(seen, [131, 67, 3]);
+        drop(guard);
+        let mut bucket = t.lock(3);
+        t.remove_first(&mut bucket, |&r, ()| r == 67);
+        drop(bucket);
+        let guard = rcu::read_lock();
+        let rcu = ReadSide::of(&guard);
+        assert_eq!(t.read(3, &rcu).count(), 2);
+        assert!(!t.read(3, &rcu).any(|&r| r == 67));
         Ok(())
     }
 }

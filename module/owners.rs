@@ -5,13 +5,14 @@
 //! lookup: the socket record holds its owner's process and thread records
 //! and adds to their counters directly.
 //!
-//! The counters are atomic: charging takes no lock of its own, so a
-//! packet takes one lock, its socket bucket's. A record reaches the packet
-//! path only through the socket records that hold it, and is charged
-//! under their bucket lock. The garbage collector closes the record of a
-//! task it finds gone and takes it out of the task table, then walks the
-//! socket buckets and takes it out of every socket record (under each
-//! bucket's lock) before it reads it: every charge that found the record
+//! The counters are atomic: charging takes no lock of its own, and most
+//! packets take none at all. A record reaches the packet path only through
+//! the socket records that hold it, which publish it under RCU; charges
+//! through it are made inside the hook's RCU read-side critical section.
+//! The garbage collector closes the record of a task it finds gone and
+//! takes it out of the task table, then walks the socket buckets and takes
+//! it out of every socket record (under each bucket's lock), and waits for
+//! a grace period before it reads it: every charge that found the record
 //! has landed by then, and no later packet can find it. So what it counted
 //! is final and exact, and the packet path tests nothing for it.
 //!
@@ -205,8 +206,8 @@ impl Cells {
 
     /// Charges `c` to the process and to the thread.
     ///
-    /// Called with the lock of the bucket of the socket record that holds these
-    /// (see above).
+    /// Called inside a read-side critical section in which a socket record
+    /// holds these (see above).
     #[inline(always)]
     pub(crate) fn charge(&self, proto: Proto, c: &Charge) {
         self.process.charge(proto, c);
@@ -227,7 +228,7 @@ impl Cells {
 /// of the charge that the record's `on_packet` or `bind` has just made,
 /// under the bucket lock; the record's owner changes nowhere else and never
 /// goes back to `None`, and a record with an owner parks nothing. So a
-/// packet that finds them charges the owner without building a charge.
+/// reader that finds them charges the owner without the lock.
 pub(crate) struct SockShared {
     pub(crate) key: SockKey,
     pub(crate) cells: RcuPtr<Cells>,

@@ -14,10 +14,10 @@
 //! Locking: a socket bucket, then a task bucket; both are BH spinlocks,
 //! plain spinlocks inside the one section without bottom halves that a
 //! packet or a read takes. A packet on a socket that has been charged
-//! before takes its socket bucket only: its owner's two records count in
-//! atomics (see `owners`), and the task table is searched only when a
-//! socket gets a new owner. The exit list has a mutex and is only used in
-//! process context.
+//! before takes no lock: it finds the socket record under RCU, and its
+//! owner's two records, which count in atomics, through it (see `owners`);
+//! the task table is searched only when a socket gets a new owner. The
+//! exit list has a mutex and is only used in process context.
 
 #![forbid(unsafe_code)]
 

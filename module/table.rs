@@ -20,7 +20,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::wrap::rcu::{self, ListGuard, RcuList};
+use crate::wrap::rcu::{self, ListGuard, RcuList, ReadSide};
 use crate::wrap::sync::{self, BhOff};
 use core::ops::{Deref, DerefMut};
 use core::pin::Pin;
@@ -157,6 +157,16 @@ impl<S: Send + Sync, L: Send> Table<S, L> {
     /// Number of buckets.
     pub(crate) fn buckets(&self) -> usize {
         self.buckets.len()
+    }
+
+    /// The reader's view of the bucket of `hash`: the records' shared parts.
+    #[inline(always)]
+    pub(crate) fn read<'a>(
+        &'a self,
+        hash: u64,
+        rcu: &'a ReadSide<'_>,
+    ) -> impl Iterator<Item = &'a S> + 'a {
+        self.buckets[(hash & self.mask) as usize].iter(rcu)
     }
 
     /// Locks the bucket of `hash`, with bottom halves off.

@@ -83,9 +83,11 @@ impl State {
         } = self.collect_tasks(bound);
         // The socket records let go of the closed task records (and those
         // of ended processes go), under their bucket locks: after this
-        // pass no packet charges a closed record any more, and what the
-        // ended processes counted is final.
+        // pass and a grace period, in which every charge through them that
+        // began before lands, no packet charges a closed record any more,
+        // and what the ended processes counted is final.
         self.collect_sockets(now);
+        sync::synchronize_rcu();
         let mut exited = KVVec::new();
         if exited
             .reserve(ended.len(), GFP_KERNEL | __GFP_NOWARN)

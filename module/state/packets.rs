@@ -19,7 +19,7 @@ use crate::tasks;
 use crate::wrap::clock;
 use crate::wrap::nf_hook::{self, Hook, Observer, Packet};
 use crate::wrap::rcu::{RcuPtr, ReadSide};
-use crate::wrap::sync::BhOff;
+use crate::wrap::sync::{self, BhOff};
 use kernel::sync::atomic::Relaxed;
 
 /// A new record without an owner that finds its quota full looks for one
@@ -48,16 +48,14 @@ impl HeaderSource for Packet<'_> {
 impl Observer for State {
     #[inline(always)]
     fn observe(&self, p: &Packet<'_>) {
-        // The socket bucket, twice for a new record, and a task bucket for
-        // a new owner: under the hook's bottom halves off.
-        self.account(p, p.bh());
+        self.account(p);
     }
 }
 
 impl State {
-    /// Counts and charges one packet, while `bh` keeps bottom halves off.
+    /// Counts and charges one packet.
     #[inline(always)]
-    fn account(&self, p: &Packet<'_>, bh: &BhOff) {
+    fn account(&self, p: &Packet<'_>) {
         let dir = match p.hook() {
             Hook::LocalIn => Dir::In,
             Hook::LocalOut => Dir::Out,
@@ -103,6 +101,12 @@ impl State {
         };
 
         let hash = self.hash_key.hash(key.words());
+        if self.on_steady_record(hash, &key, &seen, sender, p.read_side()) {
+            return;
+        }
+        // The socket bucket, twice for a new record, and a task bucket for
+        // a new owner: with bottom halves off.
+        let bh = &sync::bh_off();
         if self.on_record(
             &mut self.socks.lock_within(hash, bh),
             &key,
@@ -148,6 +152,35 @@ impl State {
         }
     }
 
+    /// A packet that leaves the record of `key` as it is but for its times,
+    /// as most packets do ([`record::steady`]), charged to the owner without
+    /// a lock, if the record has one and holds its records; whether it was.
+    #[inline(always)]
+    fn on_steady_record(
+        &self,
+        hash: u64,
+        key: &SockKey,
+        seen: &Seen,
+        sender: Option<Owner>,
+        rcu: &ReadSide<'_>,
+    ) -> bool {
+        let Some(shared) = self.socks.read(hash, rcu).find(|s| s.key == *key) else {
+            return false;
+        };
+        // The records of the record's owner (`SockShared`).
+        let Some(cells) = shared.cells.get(rcu) else {
+            return false;
+        };
+        match record::steady(cells.owner, seen.dir, sender) {
+            Some(by_owner) if cells.complete_for(by_owner) => {
+                shared.touch(seen);
+                cells.charge_packet(key.proto(), seen.dir, seen.amount);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// A packet on the record of `key` in a locked bucket, if it has one:
     /// updates it and charges or parks the packet; whether it had one.
     #[inline(always)]
@@ -163,17 +196,6 @@ impl State {
             return false;
         };
         shared.touch(seen);
-        let rcu = bh.read_side();
-        // Most packets: the owner stays, and the record holds its records
-        // (`SockShared`).
-        if let Some(cells) = shared.cells.get(&rcu) {
-            if record::steady(cells.owner, seen.dir, sender)
-                .is_some_and(|by_owner| cells.complete_for(by_owner))
-            {
-                cells.charge_packet(key.proto(), seen.dir, seen.amount);
-                return true;
-            }
-        }
         let charge = self.update(record, seen, sender);
         self.settle(
             &shared.cells,
@@ -181,7 +203,7 @@ impl State {
             charge,
             seen.amount.packets,
             sender,
-            &rcu,
+            &bh.read_side(),
         );
         true
     }

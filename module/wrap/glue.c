@@ -122,8 +122,8 @@ void netatop_hooks_unregister(void)
  * softirq, and not in a section with bottom halves disabled either, where
  * threaded NAPI, backlog threads and busy polling handle other sockets'
  * packets (in_task() is true there). The hooks decide by it through
- * netatop_bh_off() and netatop_sending_task(), the read probe asks it of a
- * read that may bind a socket.
+ * netatop_sending_task(), the read probe asks it of a read that may bind a
+ * socket.
  */
 bool netatop_in_process_context(void)
 {
@@ -132,13 +132,11 @@ bool netatop_in_process_context(void)
 
 /*
  * Whether a packet the caller sends now is sent by the current task, as
- * netatop_in_process_context() decides. If so, @ids are the current task's
- * and bottom halves are turned off, as netatop_bh_off() does: the caller
- * turns them on again.
+ * netatop_in_process_context() decides; if so, @ids are the current task's.
  */
 bool netatop_sending_task(struct netatop_task_ids *ids)
 {
-	if (!netatop_bh_off())
+	if (in_interrupt())
 		return false;
 	netatop_current_ids(ids);
 	return true;

@@ -13,7 +13,7 @@
 
 use super::constants::{self, NFPROTO_IPV6, NF_ACCEPT};
 use super::ffi;
-use super::sync::{self, BhOff};
+use super::rcu::ReadSide;
 use super::task;
 use core::marker::PhantomData;
 use kernel::bindings;
@@ -56,8 +56,8 @@ pub(crate) trait Observer: Send + Sync + 'static {
 /// outlive `'a`; `head` is the linear data from the packet's network
 /// header on (at most [`HEAD_LEN`] bytes), which is `network_offset`
 /// bytes from `skb->data`; `hook`, `family`, `len` and `sender` were
-/// read from them (or from the calling context); `bh` keeps bottom halves
-/// off while the packet is seen.
+/// read from them (or from the calling context); the hook call runs
+/// inside an RCU read-side critical section.
 pub(crate) struct Packet<'a> {
     skb: *const c_void,
     state: *const c_void,
@@ -67,7 +67,7 @@ pub(crate) struct Packet<'a> {
     hook: Hook,
     family: Family,
     sender: Option<task::Ids>,
-    bh: BhOff,
+    rcu: ReadSide<'a>,
 }
 
 /// Most bytes of the network header [`Packet`] reads in place.
@@ -271,13 +271,12 @@ impl Packet<'_> {
         unsafe { ffi::netatop_skb_has_socket(self.skb.cast(), self.state.cast()) }
     }
 
-    /// Bottom halves are off while the packet is seen: in process context
-    /// they were turned off for it; elsewhere the hook runs in a softirq or
-    /// interrupt, or inside a section that disabled them, and they are off
-    /// already.
+    /// The RCU read-side critical section the packet is seen in: netfilter
+    /// runs its hooks inside one (`nf_hook()`, and the callers of
+    /// `nf_reinject()`).
     #[inline(always)]
-    pub(crate) fn bh(&self) -> &BhOff {
-        &self.bh
+    pub(crate) fn read_side(&self) -> &ReadSide<'_> {
+        &self.rcu
     }
 
     /// The task that sends this packet: the current one, for a packet
@@ -413,26 +412,18 @@ unsafe extern "C" fn hook_callback<T: Observer>(
     } else {
         Hook::LocalOut
     };
-    // Bottom halves off (the socket and task tables take their bucket locks
-    // in softirqs too), and the sender of a packet sent in process context:
-    // one call into C.
-    let (bh, sender) = match hook {
-        Hook::LocalIn => (sync::bh_off(), None),
+    // The sender of a packet sent in process context.
+    let sender = match hook {
+        Hook::LocalIn => None,
         Hook::LocalOut => {
             let mut ids = task::Ids::default();
             // SAFETY: `ids` is valid for writes.
-            let sending = unsafe { ffi::netatop_sending_task(&mut ids) };
-            // SAFETY: A sending task is found in process context, where
-            // the call turned bottom halves off for this hook call; `bh`
-            // turns them on when it goes with `packet`, before the hook
-            // returns.
-            let bh = unsafe { BhOff::taken_over(sending) };
-            (bh, sending.then_some(ids))
+            unsafe { ffi::netatop_sending_task(&mut ids) }.then_some(ids)
         }
     };
     // INVARIANT: `skb` and `state` are valid for the duration of this
-    // call; `head` and the other fields but `bh` were read from them, and
-    // `bh` keeps bottom halves off until `packet` goes, within this call.
+    // call, and `head` and the other fields were read from them; netfilter
+    // calls hooks inside an RCU read-side critical section.
     let packet = Packet {
         skb,
         state,
@@ -446,7 +437,8 @@ unsafe extern "C" fn hook_callback<T: Observer>(
             Family::Ipv4
         },
         sender,
-        bh,
+        // SAFETY: See the invariant above; `packet` goes with this call.
+        rcu: unsafe { ReadSide::assume() },
     };
     observer.observe(&packet);
     NF_ACCEPT

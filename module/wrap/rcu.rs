@@ -273,6 +273,20 @@ impl<S: Send + Sync, L: Send> RcuList<S, L> {
         }? Error)
     }
 
+    /// The shared parts of the nodes, for a reader.
+    #[inline(always)]
+    pub(crate) fn iter<'a>(&'a self, _rcu: &'a ReadSide<'_>) -> impl Iterator<Item = &'a S> + 'a {
+        let mut p = self.head.load(Acquire);
+        core::iter::from_fn(move || {
+            // SAFETY: Non-null is a node published by a release store; an
+            // unlinked one is freed only after the read-side critical
+            // section `_rcu` proves (the type invariant).
+            let node = &unsafe { p.as_ref() }?.value;
+            p = node.next.load(Acquire);
+            Some(&node.shared)
+        })
+    }
+
     /// Locks the list for a writer. The caller keeps bottom halves off
     /// while the guard lives (see [`SoftirqSpinLock`]).
     #[inline(always)]
