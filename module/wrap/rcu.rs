@@ -30,7 +30,7 @@ use core::ptr;
 use kernel::alloc::{AllocError, Flags, KBox};
 use kernel::bindings;
 use kernel::prelude::*;
-use kernel::sync::atomic::{Acquire, Atomic, Full, Relaxed, Release};
+use kernel::sync::atomic::{Atomic, Full, Relaxed, Release};
 use kernel::sync::lock::Guard;
 use kernel::sync::LockClassKey;
 use kernel::types::Opaque;
@@ -81,6 +81,18 @@ pub(crate) fn barrier() {
     kernel::task::might_sleep();
     // SAFETY: No preconditions beyond a context that may sleep.
     unsafe { bindings::rcu_barrier() };
+}
+
+/// Loads a pointer that RCU readers follow (`rcu_dereference`): a single
+/// untorn load, `READ_ONCE`, whose address dependency orders what is read
+/// through it after what its writer stored before publishing it with a
+/// release store (on every architecture Rust supports in the kernel).
+#[inline(always)]
+fn dereference<T>(link: &Atomic<*mut T>) -> *mut T {
+    // SAFETY: `as_ptr` points to the atomic's value, a pointer, aligned and
+    // valid for reads; a volatile read of it is a `READ_ONCE`, which may
+    // race with the atomic stores of writers.
+    unsafe { link.as_ptr().read_volatile() }
 }
 
 /// A value with room for the RCU callback that drops it.
@@ -186,7 +198,7 @@ impl<T: Send> RcuPtr<T> {
     /// The value, valid as long as the read-side critical section.
     #[inline(always)]
     pub(crate) fn get<'a>(&'a self, _rcu: &'a ReadSide<'_>) -> Option<&'a T> {
-        let p = self.ptr.load(Acquire);
+        let p = dereference(&self.ptr);
         // SAFETY: Non-null is a live `Deferred<T>` (the type invariant),
         // published by a release store; one retired since is dropped only
         // after the read-side critical section `_rcu` proves has ended.
@@ -276,13 +288,13 @@ impl<S: Send + Sync, L: Send> RcuList<S, L> {
     /// The shared parts of the nodes, for a reader.
     #[inline(always)]
     pub(crate) fn iter<'a>(&'a self, _rcu: &'a ReadSide<'_>) -> impl Iterator<Item = &'a S> + 'a {
-        let mut p = self.head.load(Acquire);
+        let mut link = &self.head;
         core::iter::from_fn(move || {
             // SAFETY: Non-null is a node published by a release store; an
             // unlinked one is freed only after the read-side critical
             // section `_rcu` proves (the type invariant).
-            let node = &unsafe { p.as_ref() }?.value;
-            p = node.next.load(Acquire);
+            let node = &unsafe { dereference(link).as_ref() }?.value;
+            link = &node.next;
             Some(&node.shared)
         })
     }
@@ -329,12 +341,12 @@ pub(crate) struct ListGuard<'a, S, L> {
 impl<'a, S: Send + Sync, L: Send> ListGuard<'a, S, L> {
     /// The nodes, each as its two parts.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&S, &L)> + '_ {
-        let mut p = self.list.head.load(Relaxed);
+        let mut link = &self.list.head;
         core::iter::from_fn(move || {
             // SAFETY: A node of the list, which the lock held keeps linked
             // (the type invariant of `RcuList`).
-            let node = &unsafe { p.as_ref() }?.value;
-            p = node.next.load(Relaxed);
+            let node = &unsafe { link.load(Relaxed).as_ref() }?.value;
+            link = &node.next;
             // SAFETY: The lock is held, and `&self` lends nobody `&mut L`.
             Some((&node.shared, unsafe { &*node.locked.get() }))
         })
@@ -342,9 +354,9 @@ impl<'a, S: Send + Sync, L: Send> ListGuard<'a, S, L> {
 
     /// The first node for which `f` is true, as its two parts.
     pub(crate) fn find_mut(&mut self, mut f: impl FnMut(&S, &L) -> bool) -> Option<(&S, &mut L)> {
-        let mut p = self.list.head.load(Relaxed);
+        let mut link = &self.list.head;
         // SAFETY: As in `iter`.
-        while let Some(d) = unsafe { p.as_ref() } {
+        while let Some(d) = unsafe { link.load(Relaxed).as_ref() } {
             let node = &d.value;
             // SAFETY: The lock is held; no other reference to `L` exists
             // while `&mut self` is borrowed.
@@ -352,7 +364,7 @@ impl<'a, S: Send + Sync, L: Send> ListGuard<'a, S, L> {
             if f(&node.shared, locked) {
                 return Some((&node.shared, locked));
             }
-            p = node.next.load(Relaxed);
+            link = &node.next;
         }
         None
     }
