@@ -26,6 +26,7 @@ use crate::logic::key::{Dir, Proto, SockKey, TaskKind};
 use crate::logic::record::{self, Amount, Charge, Owner, Seen, SockRecord, TaskRecord};
 use crate::table::Budget;
 use crate::wrap::counters::{add_to_pairs, Pair};
+use crate::wrap::once;
 use crate::wrap::rcu::RcuPtr;
 use core::mem::size_of;
 use kernel::prelude::*;
@@ -256,9 +257,9 @@ impl SockShared {
     /// Notes a packet's time and the socket state it came with.
     #[inline(always)]
     pub(crate) fn touch(&self, seen: &Seen) {
-        self.last_active.store(seen.now, Relaxed);
+        once::store(&self.last_active, seen.now);
         if let Some(state) = seen.sk_state {
-            self.last_state.store(state as i8, Relaxed);
+            once::store(&self.last_state, state as i8);
         }
     }
 

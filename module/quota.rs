@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 use crate::logic::key::SockKey;
+use crate::wrap::once;
 use kernel::sync::atomic::{Atomic, Relaxed};
 
 /// Per-namespace counters.
@@ -139,12 +140,12 @@ impl Unowned {
     /// Whether an unowned record may have the local port `port`: false
     /// only if none has.
     pub(crate) fn may_have_port(&self, port: u16) -> bool {
-        self.port(port).load(Relaxed) > 0
+        once::load(self.port(port)) > 0
     }
 
     /// Unowned records now.
     pub(crate) fn count(&self) -> usize {
-        self.total.load(Relaxed)
+        once::load(&self.total)
     }
 
     /// Unowned records refused so far.

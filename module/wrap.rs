@@ -5,6 +5,7 @@
 //! namespace (`nf_hook`), a getsockopt range (`nf_sockopt`), a `/proc`
 //! file (`proc_entry`), a kernel thread (`kthread`), a BH-safe spinlock
 //! backend (`sync`), lists and pointers readers follow under RCU (`rcu`),
+//! relaxed loads and stores of atomics inline (`once`),
 //! task lookups (`task`), capabilities (`cred`), the
 //! tick clock (`clock`), counters of packets and bytes added to in one
 //! call (`counters`), random numbers (`random`), per-CPU counters
@@ -33,6 +34,7 @@ pub(crate) mod exit_probe;
 pub(crate) mod kthread;
 pub(crate) mod nf_hook;
 pub(crate) mod nf_sockopt;
+pub(crate) mod once;
 pub(crate) mod param;
 pub(crate) mod percpu;
 pub(crate) mod proc_entry;

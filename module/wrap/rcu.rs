@@ -21,6 +21,7 @@
 //! code goes, whoever retired values waits for their callbacks with
 //! [`barrier`].
 
+use super::once;
 use super::sync::{SoftirqSpinLock, SoftirqSpinLockBackend};
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
@@ -83,16 +84,13 @@ pub(crate) fn barrier() {
     unsafe { bindings::rcu_barrier() };
 }
 
-/// Loads a pointer that RCU readers follow (`rcu_dereference`): a single
-/// untorn load, `READ_ONCE`, whose address dependency orders what is read
-/// through it after what its writer stored before publishing it with a
-/// release store (on every architecture Rust supports in the kernel).
+/// Loads a pointer that RCU readers follow (`rcu_dereference`): a
+/// `READ_ONCE`, whose address dependency orders what is read through it
+/// after what its writer stored before publishing it with a release store
+/// (on every architecture Rust supports in the kernel).
 #[inline(always)]
 fn dereference<T>(link: &Atomic<*mut T>) -> *mut T {
-    // SAFETY: `as_ptr` points to the atomic's value, a pointer, aligned and
-    // valid for reads; a volatile read of it is a `READ_ONCE`, which may
-    // race with the atomic stores of writers.
-    unsafe { link.as_ptr().read_volatile() }
+    once::load(link)
 }
 
 /// A value with room for the RCU callback that drops it.
