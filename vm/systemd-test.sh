@@ -39,6 +39,8 @@ sandboxed() {
 ready_when_started() {
 	[ "$(systemctl show -p Type --value netatopd.service)" = notify ] || { echo "not Type=notify"; return 1; }
 	for i in 1 2 3 4 5; do
+		# Six starts in ten seconds would hit the unit's start limit.
+		systemctl reset-failed netatopd.service
 		systemctl restart netatopd.service || return 1
 		pid=$(main_pid)
 		nice=$(cut -d' ' -f19 "/proc/$pid/stat")
