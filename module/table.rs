@@ -166,12 +166,12 @@ impl<S: Send + Sync, L: Send> Table<S, L> {
         hash: u64,
         rcu: &'a ReadSide<'_>,
     ) -> impl Iterator<Item = &'a S> + 'a {
-        self.buckets[(hash & self.mask) as usize].iter(rcu)
+        self.buckets[self.index(hash)].iter(rcu)
     }
 
     /// Locks the bucket of `hash`, with bottom halves off.
     pub(crate) fn lock(&self, hash: u64) -> Bucket<'_, S, L> {
-        self.lock_index((hash & self.mask) as usize)
+        self.lock_index(self.index(hash))
     }
 
     /// Locks bucket number `i` (for walks over the whole table), with
@@ -187,14 +187,12 @@ impl<S: Send + Sync, L: Send> Table<S, L> {
     /// Locks the bucket of `hash` while `_bh` keeps bottom halves off (the
     /// bucket cannot outlive it): nothing but the lock is taken.
     #[inline(always)]
-    pub(crate) fn lock_within<'a>(&'a self, hash: u64, _bh: &'a BhOff) -> Bucket<'a, S, L> {
-        Bucket {
-            list: self.buckets[(hash & self.mask) as usize].lock(),
-            _bh: None,
-        }
+    pub(crate) fn lock_within<'a>(&'a self, hash: u64, bh: &'a BhOff) -> Bucket<'a, S, L> {
+        self.lock_index_within(self.index(hash), bh)
     }
 
     /// Locks bucket number `i` while `_bh` keeps bottom halves off.
+    #[inline(always)]
     pub(crate) fn lock_index_within<'a>(&'a self, i: usize, _bh: &'a BhOff) -> Bucket<'a, S, L> {
         Bucket {
             list: self.buckets[i].lock(),
@@ -203,6 +201,7 @@ impl<S: Send + Sync, L: Send> Table<S, L> {
     }
 
     /// The number of the bucket of `hash`.
+    #[inline(always)]
     pub(crate) fn index(&self, hash: u64) -> usize {
         (hash & self.mask) as usize
     }
