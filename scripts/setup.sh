@@ -13,6 +13,7 @@
 #   scripts/setup.sh           the above
 #   scripts/setup.sh --bench   also a benchmark kernel: the same without the
 #                              debugging options (kernel/netatop-bench.config)
+#   scripts/setup.sh --packages  only step 1
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -176,8 +177,9 @@ check_config() {
 bench=0
 case "${1:-}" in
 --bench) bench=1 ;;
+--packages) time_phase packages install_packages; exit 0 ;;
 "") ;;
-*) die "usage: scripts/setup.sh [--bench]" ;;
+*) die "usage: scripts/setup.sh [--bench | --packages]" ;;
 esac
 
 mkdir -p "$NETATOP_CACHE"

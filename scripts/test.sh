@@ -14,12 +14,7 @@ set -uo pipefail
 . "$(dirname "$0")/env.sh"
 
 t0=$SECONDS
-"$NETATOP_TOP/scripts/setup.sh" || die "setup failed"
-"$NETATOP_TOP/scripts/build.sh" || die "build failed"
-log "setup and build took $((SECONDS - t0)) s"
-
 results=$(mktemp)
-trap 'rm -f "$results"' EXIT
 logs="$NETATOP_TOP/out/vm-test"
 rm -rf "$logs"
 mkdir -p "$logs"
@@ -59,6 +54,61 @@ vm_tests() {
 	record "$name::vm_finished_in_time" [ "$status" -ne 124 ]
 	record "$name::kernel_log_has_no_splat" test -f "$dir/splats" -a ! -s "$dir/splats"
 }
+
+# Debian's own kernels, and netatop's Debian packages on them
+# (scripts/debian-packages.sh): built in a clean chroot of the suite, and
+# lintian; in a chroot of the suite with the stock kernel
+# (scripts/stock-kernel.sh), their life cycle as apt drives it
+# (tests/debian/lifecycle.sh); that stock kernel image booted with the
+# installed module tree and the in-guest tests that need no debugging
+# kernel; then the chroot itself booted as a whole system
+# (tests/debian/system-test.sh), and last the purge. Results are named
+# after the suite and the kernel release.
+# The packages, the chroots and the life cycles up to the upgrade need no
+# VM and none of the kernels setup.sh builds: they run in the background,
+# both suites at once, while the kernels build and the host tests run
+# (much of that work is downloads, dpkg and single-threaded compilers);
+# the VM boots wait for them, so that nothing competes with a guest's
+# clock.
+stock_prepare() { # SUITE
+	local suite=$1 root kver boot debs rc t0=$SECONDS
+	debs="$logs/debian-$suite"
+	"$NETATOP_TOP/scripts/debian-packages.sh" "$suite" "$debs" --previous >"$logs/debian-$suite-packages.log" 2>&1
+	rc=$?
+	record "debian-$suite::packages_build_in_a_clean_chroot_of_the_suite" [ $rc -ne 1 ]
+	record "debian-$suite::lintian_reports_no_error_and_no_warning" [ $rc -eq 0 ]
+	[ $rc -ne 1 ] || { tail -n 30 "$logs/debian-$suite-packages.log"; return; }
+	[ $rc -eq 0 ] || tail -n 30 "$logs/debian-$suite-packages.log"
+	if ! root=$("$NETATOP_TOP/scripts/stock-kernel.sh" "$suite" 2>"$logs/stock-$suite.log"); then
+		echo "FAIL debian-$suite::chroot_with_the_stock_kernel" >>"$results"
+		tail -n 20 "$logs/stock-$suite.log"
+		return
+	fi
+	kver=$(chroot_kernel_version "$root")
+	if [ ! -f "$root/boot/vmlinuz-$kver" ]; then
+		echo "FAIL debian-$suite::stock_kernel_installed" >>"$results"
+		return
+	fi
+	boot="debian-$suite-$kver"
+	log "stock kernel $kver of $suite: packages and chroot ready after $((SECONDS - t0)) s"
+	"$NETATOP_TOP/tests/debian/lifecycle.sh" "$suite" "$root" "$debs" "$debs/previous" install |
+		tee "$logs/$boot-lifecycle.log"
+	ktap_results "$boot" "$logs/$boot-lifecycle.log" || echo "FAIL $boot::no_lifecycle_check_ran" >>"$results"
+	log "stock kernel $kver of $suite: life cycle up to the upgrade took $((SECONDS - t0)) s"
+	chroot_release "$root"
+	echo "$root" >"$logs/debian-$suite.root"
+}
+"$NETATOP_TOP/scripts/setup.sh" --packages || die "setup failed"
+prepare_pids=()
+for suite in forky trixie-backports; do
+	stock_prepare "$suite" >"$logs/debian-$suite-prepare.out" 2>&1 &
+	prepare_pids+=($!)
+done
+trap 'wait; rm -f "$results"' EXIT
+
+"$NETATOP_TOP/scripts/setup.sh" || die "setup failed"
+"$NETATOP_TOP/scripts/build.sh" || die "build failed"
+log "setup and build took $((SECONDS - t0)) s"
 
 # --- host tests ---
 t1=$SECONDS
@@ -103,6 +153,11 @@ copy_libs "$stage" "$stage/usr/sbin/netatopd"
 
 record host::systemd_units_verify_cleanly tests/host/units-verify.sh "$stage"
 log "host tests took $((SECONDS - t1)) s"
+
+t_wait=$SECONDS
+wait "${prepare_pids[@]}"
+log "waited $((SECONDS - t_wait)) s for the Debian suites' packages, chroots and life cycles"
+cat "$logs"/debian-*-prepare.out
 
 # --- VM boots ---
 t2=$SECONDS
@@ -156,15 +211,6 @@ lean_probes='. /checks.sh
 	NETATOP_KERNEL=lean vm_tests lean --module "$NETATOP_TOP/$LEAN_MODULE_DIR/netatop.ko" --timeout 900 \
 		"netatop-guest-test ${lean_tests[*]}; $lean_probes"
 
-# Debian's own kernels, and netatop's Debian packages on them
-# (scripts/debian-packages.sh): built in a clean chroot of the suite, and
-# lintian; in a chroot of the suite with the stock kernel
-# (scripts/stock-kernel.sh), their life cycle as apt drives it
-# (tests/debian/lifecycle.sh); that stock kernel image booted with the
-# installed module tree and the in-guest tests that need no debugging
-# kernel; then the chroot itself booted as a whole system
-# (tests/debian/system-test.sh), and last the purge. Results are named
-# after the suite and the kernel release.
 stock_exclude=(
 	kunit_suites_of_the_module_pass                      # needs our KUnit test build
 	load_unload_100_times_under_load_without_leak        # needs kmemleak
@@ -174,31 +220,13 @@ stock_tests=$("$NETATOP_TOP/target/guest/x86_64-unknown-linux-gnu/release/netato
 	grep -vxF "$(printf '%s\n' "${stock_exclude[@]}")")
 # scripts/test.sh NAME...: only those.
 [ $# -eq 0 ] || stock_tests=$(echo "$stock_tests" | grep -xF "$(printf '%s\n' "$@")" || echo none_selected)
-stock_suite() { # SUITE
-	local suite=$1 root kver boot tree debs rc version t0=$SECONDS
+stock_boot() { # SUITE
+	local suite=$1 root kver boot tree debs version t0=$SECONDS
+	[ -f "$logs/debian-$suite.root" ] || return 0
+	root=$(cat "$logs/debian-$suite.root")
 	debs="$logs/debian-$suite"
-	"$NETATOP_TOP/scripts/debian-packages.sh" "$suite" "$debs" --previous >"$logs/debian-$suite-packages.log" 2>&1
-	rc=$?
-	record "debian-$suite::packages_build_in_a_clean_chroot_of_the_suite" [ $rc -ne 1 ]
-	record "debian-$suite::lintian_reports_no_error_and_no_warning" [ $rc -eq 0 ]
-	[ $rc -ne 1 ] || { tail -n 30 "$logs/debian-$suite-packages.log"; return; }
-	[ $rc -eq 0 ] || tail -n 30 "$logs/debian-$suite-packages.log"
-	if ! root=$("$NETATOP_TOP/scripts/stock-kernel.sh" "$suite" 2>"$logs/stock-$suite.log"); then
-		echo "FAIL debian-$suite::chroot_with_the_stock_kernel" >>"$results"
-		tail -n 20 "$logs/stock-$suite.log"
-		return
-	fi
 	kver=$(chroot_kernel_version "$root")
-	if [ ! -f "$root/boot/vmlinuz-$kver" ]; then
-		echo "FAIL debian-$suite::stock_kernel_installed" >>"$results"
-		return
-	fi
 	boot="debian-$suite-$kver"
-	log "stock kernel $kver of $suite: packages and chroot ready after $((SECONDS - t0)) s"
-	"$NETATOP_TOP/tests/debian/lifecycle.sh" "$suite" "$root" "$debs" "$debs/previous" install |
-		tee "$logs/$boot-lifecycle.log"
-	ktap_results "$boot" "$logs/$boot-lifecycle.log" || echo "FAIL $boot::no_lifecycle_check_ran" >>"$results"
-	log "stock kernel $kver of $suite: life cycle up to the upgrade took $((SECONDS - t0)) s"
 	tree=$(mktemp -d)
 	"$NETATOP_TOP/scripts/stock-kernel.sh" "$suite" --guest-tree "$kver" "$tree"
 	chroot_release "$root"
@@ -220,10 +248,11 @@ stock_suite() { # SUITE
 	"$NETATOP_TOP/tests/debian/lifecycle.sh" "$suite" "$root" "$debs" "$debs/previous" purge |
 		tee "$logs/$boot-purge.log"
 	ktap_results "$boot" "$logs/$boot-purge.log"
-	log "stock kernel $kver of $suite: packages, chroot, life cycle and boots took $((SECONDS - t0)) s"
+	log "stock kernel $kver of $suite: boots and purge took $((SECONDS - t0)) s"
 }
-stock_suite forky
-stock_suite trixie-backports
+for suite in forky trixie-backports; do
+	stock_boot "$suite"
+done
 
 # The splat check must be able to fail: a boot logs a fake BUG line and
 # vm-run has to report it (status 125).
