@@ -184,14 +184,25 @@ esac
 
 mkdir -p "$NETATOP_CACHE"
 time_phase packages install_packages
-time_phase bindgen install_bindgen
+# bindgen compiles while the kernel source downloads.
+time_phase bindgen install_bindgen &
+bindgen_pid=$!
 SRC=
 fetch_source_phase() { SRC=$(fetch_kernel_source); }
 time_phase kernel-source fetch_source_phase
+wait "$bindgen_pid"
 test_frag="$NETATOP_TOP/kernel/netatop-test.config"
-time_phase kernel-build build_kernel "$SRC" kernel-current "$test_frag"
-time_phase lean-kernel-build build_kernel "$SRC" kernel-lean "$test_frag" \
-	"$NETATOP_TOP/kernel/netatop-bench.config" "$NETATOP_TOP/kernel/netatop-lean.config"
+# The test and the lean kernel build at once: each build spends long
+# stretches on one core (the Rust crates, the links), which the other's
+# compilers fill.
+build_test_and_lean() {
+	build_kernel "$SRC" kernel-lean "$test_frag" \
+		"$NETATOP_TOP/kernel/netatop-bench.config" "$NETATOP_TOP/kernel/netatop-lean.config" &
+	local lean=$!
+	build_kernel "$SRC" kernel-current "$test_frag"
+	wait "$lean"
+}
+time_phase kernel-builds build_test_and_lean
 if [ $bench -eq 1 ]; then
 	time_phase bench-kernel-build build_kernel "$SRC" kernel-bench \
 		"$test_frag" "$NETATOP_TOP/kernel/netatop-bench.config"
