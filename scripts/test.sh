@@ -64,6 +64,7 @@ vm_tests() {
 # kernel; then the chroot itself booted as a whole system
 # (tests/debian/system-test.sh), and last the purge. Results are named
 # after the suite and the kernel release.
+#
 # The packages, the chroots and the life cycles up to the upgrade need no
 # VM and none of the kernels setup.sh builds: they run in the background,
 # both suites at once, while the kernels build and the host tests run
