@@ -6,7 +6,7 @@
 //! file (`proc_entry`), a kernel thread (`kthread`), a BH-safe spinlock
 //! backend (`sync`), lists and pointers readers follow under RCU (`rcu`),
 //! relaxed loads and stores of atomics inline (`once`),
-//! task lookups (`task`), capabilities (`cred`), the
+//! the current task and task lookups (`task`), capabilities (`cred`), the
 //! tick clock (`clock`), counters of packets and bytes added to in one
 //! call (`counters`), random numbers (`random`), per-CPU counters
 //! (`percpu`), probes on the kernel's tracepoints (`tracepoint`): on reads

@@ -9,8 +9,9 @@ use super::State;
 use crate::logic::key::SocketId;
 use crate::logic::packet::Family;
 use crate::tasks;
-use crate::wrap::recv_probe::{self, InetSocket, ReadObserver};
+use crate::wrap::recv_probe::{InetSocket, ReadObserver};
 use crate::wrap::sync::{self, BhOff};
+use crate::wrap::task;
 
 impl ReadObserver for State {
     /// Whether a read from a socket of `local_port` may bind it: only a
@@ -19,7 +20,7 @@ impl ReadObserver for State {
     fn wants_read(&self, local_port: impl FnOnce() -> u16) -> bool {
         self.unowned.count() > 0
             && self.unowned.may_have_port(local_port())
-            && recv_probe::in_process_context()
+            && task::in_process_context()
     }
 
     /// A task read from a socket: a socket without an owner binds to it,

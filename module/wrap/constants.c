@@ -12,6 +12,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
+#include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/skbuff.h>
 #include <net/net_namespace.h>
@@ -23,7 +24,7 @@
 
 /*
  * The offset of a field the packet path reads in place
- * (module/wrap/nf_hook.rs), as NAME, and a check that the field is as
+ * (module/wrap/nf_hook.rs, module/wrap/task.rs), as NAME, and a check that the field is as
  * wide as the Rust type it is read as.
  */
 #define RUST_FIELD(name, type, rust_type, field) \
@@ -45,6 +46,8 @@ void netatop_rust_constants(void)
 	RUST_CONST(TCP_LISTEN, u8, TCP_LISTEN);
 	RUST_CONST(TASK_COMM_LEN, usize, TASK_COMM_LEN);
 	RUST_CONST(NF_INET_LOCAL_IN, u8, NF_INET_LOCAL_IN);
+	/* What in_interrupt() tests of the preempt count (not on PREEMPT_RT). */
+	RUST_CONST(IN_INTERRUPT_MASK, u32, NMI_MASK | HARDIRQ_MASK | SOFTIRQ_MASK);
 
 	RUST_FIELD(SKB_LEN, struct sk_buff, u32, len);
 	RUST_FIELD(SKB_DATA_LEN, struct sk_buff, u32, data_len);
@@ -64,4 +67,8 @@ void netatop_rust_constants(void)
 	RUST_FIELD(DEV_MTU, struct net_device, u32, mtu);
 	RUST_FIELD(DEV_HARD_HEADER_LEN, struct net_device, u16, hard_header_len);
 	RUST_FIELD(SK_STATE, struct sock, u8, sk_state);
+	RUST_FIELD(TASK_PID, struct task_struct, pid_t, pid);
+	RUST_FIELD(TASK_TGID, struct task_struct, pid_t, tgid);
+	RUST_FIELD(TASK_GROUP_LEADER, struct task_struct, void *, group_leader);
+	RUST_FIELD(TASK_START_BOOTTIME, struct task_struct, u64, start_boottime);
 }

@@ -98,7 +98,7 @@ extern "C" {
         len: c_int,
         buffer: *mut c_void,
     ) -> *const c_void;
-    pub(super) fn netatop_sending_task(ids: *mut TaskIds) -> bool;
+    #[cfg(not(all(CONFIG_X86_64, CONFIG_SMP, not(CONFIG_PREEMPT_RT))))]
     pub(super) fn netatop_in_process_context() -> bool;
     pub(super) fn netatop_tracepoint_register(
         name: *const c_char,
@@ -131,6 +131,7 @@ extern "C" {
     pub(super) fn netatop_bh_off() -> bool;
     pub(super) fn netatop_bh_on();
     pub(super) fn netatop_boottime_seconds() -> i64;
+    #[cfg(not(all(CONFIG_X86_64, CONFIG_SMP, not(CONFIG_PREEMPT_RT))))]
     pub(super) fn netatop_current_ids(ids: *mut TaskIds);
     pub(super) fn netatop_current_comm(buf: *mut c_char, len: usize, leader: bool);
     pub(super) fn netatop_task_probe(

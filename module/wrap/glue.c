@@ -115,32 +115,30 @@ void netatop_hooks_unregister(void)
 	unregister_pernet_subsys(&netatop_net_ops);
 }
 
-/* --- the context of a hook call (module/wrap/nf_hook.rs) --- */
+/* --- the context of a hook call (module/wrap/task.rs) --- */
 
+/* On x86-64 the Rust side reads the preempt count and current inline. */
+#if !(defined(CONFIG_X86_64) && defined(CONFIG_SMP) && !defined(CONFIG_PREEMPT_RT))
 /*
  * Whether the caller runs on behalf of the current task: not in hardirq or
  * softirq, and not in a section with bottom halves disabled either, where
  * threaded NAPI, backlog threads and busy polling handle other sockets'
- * packets (in_task() is true there). The hooks decide by it through
- * netatop_sending_task(), the read probe asks it of a read that may bind a
- * socket.
+ * packets (in_task() is true there). The hooks ask it of a sent packet,
+ * the read probe of a read that may bind a socket.
  */
 bool netatop_in_process_context(void)
 {
 	return !in_interrupt();
 }
 
-/*
- * Whether a packet the caller sends now is sent by the current task, as
- * netatop_in_process_context() decides; if so, @ids are the current task's.
- */
-bool netatop_sending_task(struct netatop_task_ids *ids)
+void netatop_current_ids(struct netatop_task_ids *ids)
 {
-	if (in_interrupt())
-		return false;
-	netatop_current_ids(ids);
-	return true;
+	ids->tgid = current->tgid;
+	ids->tid = current->pid;
+	ids->process_start = current->group_leader->start_boottime;
+	ids->thread_start = current->start_boottime;
 }
+#endif
 
 /*
  * Bytes beyond those the hook reads in place (IPv6 extension headers,
@@ -299,7 +297,7 @@ bool netatop_sock_id(const struct sock *sk, struct netatop_sock_id *id)
  * Bottom halves off on this CPU, unless they are already (or it runs in a
  * hardirq or NMI, where no bottom half runs either): whether they were
  * turned off, which is whether the caller runs in process context as
- * netatop_in_process_context() says.
+ * in_interrupt() says.
  */
 bool netatop_bh_off(void)
 {
@@ -363,14 +361,6 @@ u64 netatop_percpu_sum(u64 __percpu *c, unsigned int i)
 }
 
 /* --- tasks (module/wrap/task.rs) --- */
-
-void netatop_current_ids(struct netatop_task_ids *ids)
-{
-	ids->tgid = current->tgid;
-	ids->tid = current->pid;
-	ids->process_start = current->group_leader->start_boottime;
-	ids->thread_start = current->start_boottime;
-}
 
 /*
  * The comm of the current thread, or of its thread group leader, in @len

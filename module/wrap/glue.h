@@ -29,7 +29,6 @@ struct netatop_task_ids {
 	pid_t tid;
 };
 
-bool netatop_sending_task(struct netatop_task_ids *ids);
 const void *netatop_skb_header_pointer(const struct sk_buff *skb, int offset,
 		int len, void *buffer);
 bool netatop_in_process_context(void);

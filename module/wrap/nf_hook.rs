@@ -47,8 +47,9 @@ pub(crate) trait Observer: Send + Sync + 'static {
 /// kernel's headers when the module is built (`constants.c`). Its
 /// network header is seen as far as the linear data holds it, up to
 /// [`HEAD_LEN`] bytes; only headers beyond those (IPv6 extension
-/// headers, headers outside the linear data), the socket lookup and the
-/// calling context (is it a task's, and which) call into C.
+/// headers, headers outside the linear data) and the socket lookup call
+/// into C, and, but on x86-64, the calling context (is it a task's, and
+/// which: [`task::current_in_process_context`]).
 ///
 /// # Invariants
 ///
@@ -415,11 +416,7 @@ unsafe extern "C" fn hook_callback<T: Observer>(
     // The sender of a packet sent in process context.
     let sender = match hook {
         Hook::LocalIn => None,
-        Hook::LocalOut => {
-            let mut ids = task::Ids::default();
-            // SAFETY: `ids` is valid for writes.
-            unsafe { ffi::netatop_sending_task(&mut ids) }.then_some(ids)
-        }
+        Hook::LocalOut => task::current_in_process_context(),
     };
     // INVARIANT: `skb` and `state` are valid for the duration of this
     // call, and `head` and the other fields were read from them; netfilter

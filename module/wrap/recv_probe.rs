@@ -50,13 +50,6 @@ pub(crate) trait ReadObserver: Send + Sync + 'static {
     fn read(&self, sk: &InetSocket);
 }
 
-/// Whether the current context is a task's own (not an interrupt, softirq
-/// or a section with bottom halves disabled).
-pub(crate) fn in_process_context() -> bool {
-    // SAFETY: No preconditions.
-    unsafe { ffi::netatop_in_process_context() }
-}
-
 /// Registers `observer` on `sock_recv_length`.
 ///
 /// `ENOENT` if this kernel has no such tracepoint (built without

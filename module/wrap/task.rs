@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Tasks: the ids and start times of the current task, its comm, a task
-//! looked up by id, and the boot time.
+//! Tasks: the ids and start times of the current task, whether the
+//! caller runs on its behalf, its comm, a task looked up by id, and the
+//! boot time.
+//!
+//! C header: [`include/linux/sched.h`](srctree/include/linux/sched.h)
 //!
 //! Ids are those of the initial pid namespace; start times are
 //! nanoseconds since boot (`start_boottime`).
@@ -17,12 +20,125 @@ pub(crate) const COMM_LEN: usize = constants::TASK_COMM_LEN;
 pub(crate) type Ids = ffi::TaskIds;
 
 /// The ids of the current task.
+#[inline(always)]
 pub(crate) fn current_ids() -> Ids {
-    let mut ids = Ids::default();
-    // SAFETY: `ids` is valid for writes; the function only reads the
-    // current task.
-    unsafe { ffi::netatop_current_ids(&mut ids) };
-    ids
+    current::ids()
+}
+
+/// Whether the caller runs on behalf of the current task: not in a
+/// hardirq, softirq or NMI, nor in a section with bottom halves disabled,
+/// where threaded NAPI, backlog threads and busy polling handle packets
+/// of other tasks' sockets (`!in_interrupt()`).
+#[inline(always)]
+pub(crate) fn in_process_context() -> bool {
+    !current::in_interrupt()
+}
+
+/// The ids of the current task if the caller runs on its behalf, as
+/// [`in_process_context`] decides.
+#[inline(always)]
+pub(crate) fn current_in_process_context() -> Option<Ids> {
+    in_process_context().then(current_ids)
+}
+
+#[cfg(all(CONFIG_X86_64, CONFIG_SMP, not(CONFIG_PREEMPT_RT)))]
+use per_cpu as current;
+
+#[cfg(not(all(CONFIG_X86_64, CONFIG_SMP, not(CONFIG_PREEMPT_RT))))]
+use by_call as current;
+
+/// The current task and the preempt count on x86-64, where both are
+/// per-CPU variables the kernel exports: one load each, inline, where
+/// `current` and `in_interrupt()` would be a call into C. (Not on
+/// PREEMPT_RT, where `in_interrupt()` reads the task, not the count.)
+#[cfg(all(CONFIG_X86_64, CONFIG_SMP, not(CONFIG_PREEMPT_RT)))]
+mod per_cpu {
+    use super::{constants, Ids};
+    use kernel::bindings;
+    use kernel::ffi::c_void;
+
+    /// `in_interrupt()`.
+    #[inline(always)]
+    pub(super) fn in_interrupt() -> bool {
+        let count: u32;
+        // SAFETY: `__preempt_count` is a per-CPU `int`, so `%gs` maps its
+        // address to this CPU's copy: one aligned load, as
+        // `raw_cpu_read_4()`. The count is the task's: it moves with the
+        // task from CPU to CPU.
+        unsafe {
+            core::arch::asm!(
+                "mov {c:e}, dword ptr gs:[{p}]",
+                p = in(reg) &raw const bindings::__preempt_count,
+                c = out(reg) count,
+                options(nostack, readonly, preserves_flags),
+            )
+        };
+        count & constants::IN_INTERRUPT_MASK != 0
+    }
+
+    /// The ids of `current`.
+    #[inline(always)]
+    pub(super) fn ids() -> Ids {
+        let task: *const c_void;
+        // SAFETY: `current_task` is a per-CPU pointer, loaded as above; it
+        // is the task running on this CPU, the caller, on whatever CPU the
+        // caller then runs (`this_cpu_read_stable()`).
+        unsafe {
+            core::arch::asm!(
+                "mov {t}, qword ptr gs:[{p}]",
+                p = in(reg) &raw const bindings::current_task,
+                t = out(reg) task,
+                options(nostack, readonly, preserves_flags),
+            )
+        };
+        // SAFETY: `task` is the current task, which lives while it runs,
+        // and so does its group leader. None of the fields read changes
+        // while the task runs but `group_leader`, which only this task's
+        // own `exec` changes.
+        unsafe {
+            let leader = field::<*const c_void>(task, constants::TASK_GROUP_LEADER);
+            Ids {
+                process_start: field(leader, constants::TASK_START_BOOTTIME),
+                thread_start: field(task, constants::TASK_START_BOOTTIME),
+                tgid: field(task, constants::TASK_TGID),
+                tid: field(task, constants::TASK_PID),
+            }
+        }
+    }
+
+    /// Reads the field at `offset` of the task at `task`.
+    ///
+    /// # Safety
+    ///
+    /// `task` points to a live `task_struct` with a field of type `T` at
+    /// `offset` (a generated offset), which nobody writes while it is read.
+    #[inline(always)]
+    unsafe fn field<T: Copy>(task: *const c_void, offset: usize) -> T {
+        // SAFETY: In bounds of the task and aligned for `T`, by the
+        // caller's guarantee.
+        unsafe { task.byte_add(offset).cast::<T>().read() }
+    }
+}
+
+/// The current task and the interrupt context, from the C side.
+#[cfg(not(all(CONFIG_X86_64, CONFIG_SMP, not(CONFIG_PREEMPT_RT))))]
+mod by_call {
+    use super::{ffi, Ids};
+
+    /// `in_interrupt()`.
+    pub(super) fn in_interrupt() -> bool {
+        // SAFETY: No preconditions.
+        !unsafe { ffi::netatop_in_process_context() }
+    }
+
+    /// The ids of `current`.
+    pub(super) fn ids() -> Ids {
+        let mut ids = Ids::default();
+        // SAFETY: `ids` is valid for writes; the function only reads the
+        // current task.
+        unsafe { ffi::netatop_current_ids(&mut ids) };
+        ids
+    }
 }
 
 /// The comm of the current thread, or of its thread group leader if
