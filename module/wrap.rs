@@ -7,8 +7,8 @@
 //! backend (`sync`), lists and pointers readers follow under RCU (`rcu`),
 //! relaxed loads and stores of atomics inline (`once`),
 //! the current task and task lookups (`task`), capabilities (`cred`), the
-//! tick clock (`clock`), counters of packets and bytes added to in one
-//! call (`counters`), random numbers (`random`), per-CPU counters
+//! tick clock (`clock`), pairs of counters of packets and bytes
+//! (`counters`), random numbers (`random`), per-CPU counters
 //! (`percpu`), probes on the kernel's tracepoints (`tracepoint`): on reads
 //! from sockets (`recv_probe`) and on process exits (`exit_probe`), and
 //! module parameters (`param`).

@@ -117,6 +117,7 @@ extern "C" {
         skb: *const bindings::sk_buff,
         state: *const NfHookState,
     ) -> bool;
+    #[cfg(not(CONFIG_X86_64))]
     pub(super) fn netatop_add_pairs(
         a: *mut bindings::atomic64_t,
         b: *mut bindings::atomic64_t,

@@ -314,6 +314,8 @@ void netatop_bh_on(void)
 
 /* --- pairs of atomic counters (module/wrap/counters.rs) --- */
 
+/* On x86-64 the Rust side adds inline. */
+#ifndef CONFIG_X86_64
 /*
  * Adds @packets and @bytes to the pair @a and, unless it is NULL, to the
  * pair @b: the four relaxed additions of one packet in one call.
@@ -327,6 +329,7 @@ void netatop_add_pairs(atomic64_t *a, atomic64_t *b, u64 packets, u64 bytes)
 		atomic64_add(bytes, &b[1]);
 	}
 }
+#endif
 
 /* --- per-CPU counters (module/wrap/percpu.rs) --- */
 
