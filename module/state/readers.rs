@@ -14,13 +14,19 @@ use crate::wrap::sync::{self, BhOff};
 use crate::wrap::task;
 
 impl ReadObserver for State {
-    /// Whether a read from a socket of `local_port` may bind it: only a
-    /// socket without an owner binds, so with none in the table, or none of
-    /// the reader's local port, a read costs nothing more than this test.
-    fn wants_read(&self, local_port: impl FnOnce() -> u16) -> bool {
+    /// Whether a read may bind a socket: only a socket without an owner
+    /// binds, so with none in the table a read costs nothing more than
+    /// this test.
+    #[inline(always)]
+    fn wants_reads(&self) -> bool {
         self.unowned.count() > 0
-            && self.unowned.may_have_port(local_port())
-            && task::in_process_context()
+    }
+
+    /// Whether a read from a socket of `local_port` may bind it: not if
+    /// no socket without an owner has that port, nor if the read is not
+    /// the task's own.
+    fn wants_read(&self, local_port: impl FnOnce() -> u16) -> bool {
+        self.unowned.may_have_port(local_port()) && task::in_process_context()
     }
 
     /// A task read from a socket: a socket without an owner binds to it,

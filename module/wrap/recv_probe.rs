@@ -11,7 +11,7 @@ pub(crate) use super::tracepoint::Probe;
 use kernel::bindings;
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::ForeignOwnable;
 
 /// A TCP or UDP socket over IPv4 or IPv6, as the kernel describes it:
@@ -36,10 +36,16 @@ pub(crate) struct InetSocket {
 
 /// What a probe registered with [`register`] tells: a task read from a TCP or UDP socket.
 pub(crate) trait ReadObserver: Send + Sync + 'static {
+    /// Whether any read may be wanted now: asked first, on every read, so
+    /// it must be cheap; if not, the read is left at that.
+    fn wants_reads(&self) -> bool {
+        true
+    }
+
     /// Whether [`ReadObserver::read`] is to be called for the read under
     /// way from a socket whose local port `local_port` tells (0 for a
-    /// socket that is not TCP or UDP): asked first, on every read, so it
-    /// must be cheap, and call `local_port` only if it needs the port.
+    /// socket that is not TCP or UDP): asked next, so it should call
+    /// `local_port` only if it needs the port.
     fn wants_read(&self, local_port: impl FnOnce() -> u16) -> bool {
         local_port() != 0
     }
@@ -79,8 +85,24 @@ unsafe extern "C" fn probe<T: ReadObserver>(
     // SAFETY: `data` came from `Arc::<T>::into_foreign` and stays alive
     // until the probe is unregistered and no call of it runs.
     let observer = unsafe { Arc::<T>::borrow(data) };
+    if ret >= 0 && observer.wants_reads() {
+        // SAFETY: `sk` is valid for this call (the function's
+        // precondition).
+        unsafe { read::<T>(observer, sk) };
+    }
+}
+
+/// A read at a time [`ReadObserver::wants_reads`]: out of line, so that
+/// the probe's common way, which only asks that, saves and restores no
+/// registers.
+///
+/// # Safety
+///
+/// `sk` is the socket read from, valid for the duration of the call.
+#[inline(never)]
+unsafe fn read<T: ReadObserver>(observer: ArcBorrow<'_, T>, sk: *mut bindings::sock) {
     // SAFETY: `sk` is valid for this call (the function's precondition).
-    if ret < 0 || !observer.wants_read(|| unsafe { ffi::netatop_sock_local_port(sk) }) {
+    if !observer.wants_read(|| unsafe { ffi::netatop_sock_local_port(sk) }) {
         return;
     }
     let mut raw = ffi::SockId::default();
