@@ -56,9 +56,8 @@ pub(crate) trait Observer: Send + Sync + 'static {
 /// `skb` and `state` are the valid arguments of a running hook call and
 /// outlive `'a`; `head` is the linear data from the packet's network
 /// header on (at most [`HEAD_LEN`] bytes), which is `network_offset`
-/// bytes from `skb->data`; `hook`, `family`, `len` and `sender` were
-/// read from them (or from the calling context); the hook call runs
-/// inside an RCU read-side critical section.
+/// bytes from `skb->data`; `hook`, `family` and `len` were read from
+/// them; the hook call runs inside an RCU read-side critical section.
 pub(crate) struct Packet<'a> {
     skb: *const c_void,
     state: *const c_void,
@@ -67,7 +66,6 @@ pub(crate) struct Packet<'a> {
     len: u32,
     hook: Hook,
     family: Family,
-    sender: Option<task::Ids>,
     rcu: ReadSide<'a>,
 }
 
@@ -286,7 +284,10 @@ impl Packet<'_> {
     /// packets of other tasks' sockets there).
     #[inline(always)]
     pub(crate) fn sender(&self) -> Option<task::Ids> {
-        self.sender
+        match self.hook {
+            Hook::LocalIn => None,
+            Hook::LocalOut => task::current_in_process_context(),
+        }
     }
 }
 
@@ -413,11 +414,6 @@ unsafe extern "C" fn hook_callback<T: Observer>(
     } else {
         Hook::LocalOut
     };
-    // The sender of a packet sent in process context.
-    let sender = match hook {
-        Hook::LocalIn => None,
-        Hook::LocalOut => task::current_in_process_context(),
-    };
     // INVARIANT: `skb` and `state` are valid for the duration of this
     // call, and `head` and the other fields were read from them; netfilter
     // calls hooks inside an RCU read-side critical section.
@@ -433,7 +429,6 @@ unsafe extern "C" fn hook_callback<T: Observer>(
         } else {
             Family::Ipv4
         },
-        sender,
         // SAFETY: See the invariant above; `packet` goes with this call.
         rcu: unsafe { ReadSide::assume() },
     };
