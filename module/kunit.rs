@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The module's KUnit suites: the record table under real BH locks and
-//! RCU.
+//! RCU, the hash key, the quota of records without an owner, and the
+//! current task as the packet path reads it.
 //!
 //! Built only into a test build of the module (`make module
 //! NETATOP_KUNIT=1`); KUnit runs the suites when that module is loaded
@@ -251,5 +252,39 @@ mod quota {
         assert!(full.admit(&key(1, 1)).is_ok());
         assert!(full.admit(&key(1, 2)).is_err());
         assert!(!full.may_have_port(2));
+    }
+}
+
+#[kernel::macros::kunit_tests(netatop_task)]
+mod task {
+    use crate::wrap::{sync, task};
+
+    /// The current task as `task` reads it (inline, on x86-64) is the one
+    /// the kernel crate knows.
+    #[test]
+    fn current_ids_are_the_running_tasks() {
+        let ids = task::current_ids();
+        let me = kernel::current!();
+        assert_eq!(ids.tid, me.pid());
+        assert_eq!(ids.tgid, me.group_leader().pid());
+        // KUnit runs each case in a kernel thread of its own, which leads
+        // its group.
+        assert_eq!(ids.tid, ids.tgid);
+        assert_eq!(ids.process_start, ids.thread_start);
+        assert!(ids.thread_start > 0);
+    }
+
+    /// A task with bottom halves off does not run on its own behalf
+    /// (`in_interrupt()`), with them on again it does.
+    #[test]
+    fn bottom_halves_off_is_not_process_context() {
+        assert!(task::in_process_context());
+        assert!(task::current_in_process_context().is_some());
+        {
+            let _bh = sync::bh_off();
+            assert!(!task::in_process_context());
+            assert!(task::current_in_process_context().is_none());
+        }
+        assert!(task::in_process_context());
     }
 }
