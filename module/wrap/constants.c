@@ -23,9 +23,9 @@
 	asm volatile("\n.ascii \"->" #name " " #type " %0\"" : : "i" (value))
 
 /*
- * The offset of a field the packet path reads in place
- * (module/wrap/nf_hook.rs, module/wrap/task.rs), as NAME, and a check that the field is as
- * wide as the Rust type it is read as.
+ * The offset of a field the packet path reads in place (fields.rs), as
+ * NAME, and a check that the field is as wide as the Rust type it is
+ * read as.
  */
 #define RUST_FIELD(name, type, rust_type, field) \
 	static_assert(sizeof_field(type, field) == sizeof(rust_type)); \

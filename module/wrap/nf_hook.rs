@@ -13,6 +13,7 @@
 
 use super::constants::{self, NFPROTO_IPV6, NF_ACCEPT};
 use super::ffi;
+use super::fields::{field, field_once};
 use super::rcu::ReadSide;
 use super::task;
 use core::marker::PhantomData;
@@ -71,33 +72,6 @@ pub(crate) struct Packet<'a> {
 
 /// Most bytes of the network header [`Packet`] reads in place.
 const HEAD_LEN: usize = 64;
-
-/// Reads the field at `offset` of the C structure at `base`.
-///
-/// # Safety
-///
-/// `base` points to a live structure that has a field of type `T` at
-/// `offset` (one of the generated offsets), which nobody writes while it
-/// is read.
-#[inline(always)]
-unsafe fn field<T: Copy>(base: *const c_void, offset: usize) -> T {
-    // SAFETY: In bounds of the structure and aligned for `T`, by the
-    // caller's guarantee.
-    unsafe { base.byte_add(offset).cast::<T>().read() }
-}
-
-/// [`field`] of a field that may change while it is read (`READ_ONCE`).
-///
-/// # Safety
-///
-/// As for [`field`], except that the field may be written concurrently if
-/// it is a single machine word or less.
-#[inline(always)]
-unsafe fn field_once<T: Copy>(base: *const c_void, offset: usize) -> T {
-    // SAFETY: As in `field`; a volatile read is one untorn load of a
-    // word, as `READ_ONCE` is.
-    unsafe { base.byte_add(offset).cast::<T>().read_volatile() }
-}
 
 impl Packet<'_> {
     /// The packet's address family.

@@ -9,6 +9,8 @@
 //! Ids are those of the initial pid namespace; start times are
 //! nanoseconds since boot (`start_boottime`).
 
+#[cfg(all(CONFIG_X86_64, CONFIG_SMP, not(CONFIG_PREEMPT_RT)))]
+use super::fields;
 use super::{constants, ffi};
 use kernel::ffi::c_char;
 
@@ -53,7 +55,7 @@ use by_call as current;
 /// PREEMPT_RT, where `in_interrupt()` reads the task, not the count.)
 #[cfg(all(CONFIG_X86_64, CONFIG_SMP, not(CONFIG_PREEMPT_RT)))]
 mod per_cpu {
-    use super::{constants, Ids};
+    use super::{constants, fields::field, Ids};
     use kernel::bindings;
     use kernel::ffi::c_void;
 
@@ -104,19 +106,6 @@ mod per_cpu {
                 tid: field(task, constants::TASK_PID),
             }
         }
-    }
-
-    /// Reads the field at `offset` of the task at `task`.
-    ///
-    /// # Safety
-    ///
-    /// `task` points to a live `task_struct` with a field of type `T` at
-    /// `offset` (a generated offset), which nobody writes while it is read.
-    #[inline(always)]
-    unsafe fn field<T: Copy>(task: *const c_void, offset: usize) -> T {
-        // SAFETY: In bounds of the task and aligned for `T`, by the
-        // caller's guarantee.
-        unsafe { task.byte_add(offset).cast::<T>().read() }
     }
 }
 
